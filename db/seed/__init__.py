@@ -1,0 +1,1 @@
+"""Catalog seed data (JSON) and the deterministic generator that writes it."""

@@ -1,0 +1,26 @@
+"""create_app(config): the one aiohttp application serving REST, SSE and WebSocket."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.config import Config
+from server.keys import CONFIG
+from server.middlewares import MIDDLEWARES
+from server.resources import cpu_pool_ctx, database_ctx, redis_ctx
+from server.routes import setup_routes
+
+
+def create_app(config: Config) -> web.Application:
+    """Build the application. Synchronous and free of I/O: resources open in cleanup_ctx."""
+    app = web.Application(
+        middlewares=MIDDLEWARES,
+        client_max_size=config.server.body_limit_bytes,
+    )
+    app[CONFIG] = config
+    # Dependency order: each context may use what the previous ones opened.
+    app.cleanup_ctx.append(cpu_pool_ctx)
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(redis_ctx)
+    setup_routes(app)
+    return app

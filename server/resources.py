@@ -1,0 +1,93 @@
+"""One cleanup context per shared resource, registered in dependency order by create_app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+
+from db.migrate import apply_migrations
+from db.pool import Database, PoolSettings
+from server import infra
+from server.config import Config
+from server.keys import CONFIG, CPU_POOL, DB, REDIS
+
+log = logging.getLogger(__name__)
+
+
+async def cpu_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A thread pool sized to the cores for CPU-heavy work (bcrypt, zxcvbn, ranking)."""
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="cpu")
+    app[CPU_POOL] = pool
+    yield
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The aiopg pool, migrated and seeded before the app serves."""
+    cfg = app[CONFIG].database
+    url = cfg.url
+    if not url:
+        loop = asyncio.get_running_loop()
+        located = await loop.run_in_executor(None, infra.locate_postgres, "", "", infra.var_dir())
+        url = located.url  # "located" stays referenced: an embedded server lives with it
+    db = await Database.connect(
+        PoolSettings(
+            dsn=url,
+            minsize=cfg.pool_min,
+            maxsize=cfg.pool_max,
+            statement_timeout_ms=cfg.statement_timeout_ms,
+            timeout_s=cfg.query_timeout_s,
+            connect_timeout_s=cfg.connect_timeout_s,
+        )
+    )
+    try:
+        await apply_migrations(db)
+        from db.catalog_seed import load_seed  # the catalog seed, idempotent
+
+        await load_seed(db)
+        app[DB] = db
+        yield
+    finally:
+        await db.close()
+
+
+def make_redis(url: str, config: Config, *, retries: int | None = None) -> aioredis.Redis:
+    """A redis.asyncio client with explicit timeouts and retries (redis-py's default is 10)."""
+    cfg = config.redis
+    count = cfg.retries if retries is None else retries
+    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), count) if count else Retry(NoBackoff(), 0)
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=cfg.socket_timeout_s,
+        socket_connect_timeout=cfg.connect_timeout_s,
+        retry=retry,
+        max_connections=cfg.max_connections,
+        health_check_interval=15,
+        decode_responses=False,
+    )
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The general-purpose Redis client (cache, counters, event streams)."""
+    config = app[CONFIG]
+    url = config.redis.url
+    located = None  # keeps an embedded server alive as long as this context
+    if not url:
+        loop = asyncio.get_running_loop()
+        located = await loop.run_in_executor(None, infra.locate_redis, "", 1, infra.var_dir())
+        url = located.url
+    client = make_redis(url, config)
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        await client.aclose()
+        del located

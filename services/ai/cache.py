@@ -1,0 +1,135 @@
+"""Redis cache of AI answers: fresh copy (TTL), stale copy (longer TTL), single-flight lock.
+
+Keys are SHA-256 of canonical JSON, never Python's ``hash()`` (which differs per process).
+A Redis failure is a cache miss, never an error for the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(value: Any) -> Any:
+    """Canonical form of an input: NFKC strings with collapsed whitespace, recursively."""
+    if isinstance(value, dict):
+        return {str(k): normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalise(v) for v in value]
+    if isinstance(value, str):
+        return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    return value
+
+
+def cache_key(
+    feature: str,
+    prompt_version: str,
+    model: str,
+    user_data: Any,
+    profile_fields: Any = None,
+) -> str:
+    """SHA-256 (hex) of the canonical JSON of everything that shapes the answer."""
+    material = [feature, prompt_version, model, normalise(user_data), normalise(profile_fields)]
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class AICache:
+    """Fresh and stale copies of AI answers plus a cross-process single-flight lock."""
+
+    def __init__(self, redis: Redis, *, prefix: str = "ai:", stale_ttl_s: int = 24 * 3600) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.stale_ttl_s = stale_ttl_s
+        self._healthy = True
+
+    def _fail(self, op: str, exc: Exception) -> None:
+        if self._healthy:
+            logger.warning(
+                "AI cache %s failed (%s); treating as a miss", op, exc.__class__.__name__
+            )
+        self._healthy = False
+
+    def _ok(self) -> None:
+        if not self._healthy:
+            logger.info("AI cache answers again")
+        self._healthy = True
+
+    async def _get(self, name: str) -> dict[str, Any] | None:
+        try:
+            raw = await self._redis.get(name)
+        except (RedisError, OSError) as exc:
+            self._fail("get", exc)
+            return None
+        self._ok()
+        if raw is None:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The fresh cached answer, or None."""
+        return await self._get(f"{self._prefix}c:{key}")
+
+    async def get_stale(self, key: str) -> dict[str, Any] | None:
+        """The last answer stored for ``key`` (kept ``stale_ttl_s``), or None."""
+        return await self._get(f"{self._prefix}s:{key}")
+
+    async def put(self, key: str, data: dict[str, Any], ttl_s: int) -> None:
+        """Store ``data`` fresh for ``ttl_s`` seconds and stale for longer."""
+        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if ttl_s > 0:
+                    pipe.set(f"{self._prefix}c:{key}", raw, ex=ttl_s)
+                pipe.set(f"{self._prefix}s:{key}", raw, ex=max(self.stale_ttl_s, ttl_s))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._fail("put", exc)
+        else:
+            self._ok()
+
+    async def lock(self, key: str, token: str, ttl_ms: int) -> bool | None:
+        """Take the single-flight lock of ``key``: True taken, False held by another,
+        None if Redis is unreachable (the caller then goes ahead alone)."""
+        try:
+            taken = await self._redis.set(f"{self._prefix}l:{key}", token, nx=True, px=ttl_ms)
+        except (RedisError, OSError) as exc:
+            self._fail("lock", exc)
+            return None
+        return bool(taken)
+
+    async def locked(self, key: str) -> bool:
+        """Whether some process holds the single-flight lock of ``key``."""
+        try:
+            return bool(await self._redis.exists(f"{self._prefix}l:{key}"))
+        except (RedisError, OSError) as exc:
+            self._fail("locked", exc)
+            return False
+
+    async def unlock(self, key: str, token: str) -> None:
+        """Release the lock if ``token`` still holds it."""
+        try:
+            await self._redis.eval(_UNLOCK, 1, f"{self._prefix}l:{key}", token)
+        except (RedisError, OSError) as exc:
+            self._fail("unlock", exc)
+
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
