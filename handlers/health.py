@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from aiohttp import web
 from marshmallow import Schema, fields
@@ -18,7 +19,7 @@ class HealthSchema(Schema):
 
 @api("Liveness: 200 while the process runs", response=HealthSchema, auth=False, tags=("health",))
 async def live(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    return json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def _check(coro: object, timeout: float = 1.0) -> str:

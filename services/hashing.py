@@ -61,9 +61,7 @@ def make_executor() -> ThreadPoolExecutor:
     inside the OS scheduler instead of in the executor. The caller owns the pool and must
     ``shutdown()`` it.
     """
-    return ThreadPoolExecutor(
-        max_workers=os.cpu_count() or 1, thread_name_prefix="bcrypt"
-    )
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bcrypt")
 
 
 class PasswordHasher:
@@ -71,23 +69,13 @@ class PasswordHasher:
 
     make_executor = staticmethod(make_executor)
 
-    def __init__(
-        self, pepper: bytes, cost: int = DEFAULT_COST, *, executor: Executor
-    ) -> None:
+    def __init__(self, pepper: bytes, cost: int = DEFAULT_COST, *, executor: Executor) -> None:
         if not isinstance(pepper, bytes | bytearray) or not pepper:
             raise ValueError("pepper must be non-empty bytes")
-        if (
-            isinstance(cost, bool)
-            or not isinstance(cost, int)
-            or not MIN_COST <= cost <= MAX_COST
-        ):
-            raise ValueError(
-                f"bcrypt cost must be an integer in {MIN_COST}..{MAX_COST}"
-            )
+        if isinstance(cost, bool) or not isinstance(cost, int) or not MIN_COST <= cost <= MAX_COST:
+            raise ValueError(f"bcrypt cost must be an integer in {MIN_COST}..{MAX_COST}")
         if len(pepper) < 16:
-            log.warning(
-                "password pepper is shorter than 16 bytes; use a longer random secret"
-            )
+            log.warning("password pepper is shorter than 16 bytes; use a longer random secret")
         self._pepper = bytes(pepper)
         self._cost = cost
         self._executor = executor
@@ -111,9 +99,7 @@ class PasswordHasher:
         prehashed = self._prehash(password)
         salt = bcrypt.gensalt(rounds=self._cost)
         loop = asyncio.get_running_loop()
-        hashed = await loop.run_in_executor(
-            self._executor, bcrypt.hashpw, prehashed, salt
-        )
+        hashed = await loop.run_in_executor(self._executor, bcrypt.hashpw, prehashed, salt)
         return f"{SCHEME}${hashed.decode('ascii')}"
 
     async def verify(self, password: str, stored: str) -> bool:
@@ -164,9 +150,7 @@ class PasswordHasher:
     async def _checkpw(self, password: str, hashed: bytes) -> bool:
         prehashed = self._prehash(password)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, _safe_checkpw, prehashed, hashed
-        )
+        return await loop.run_in_executor(self._executor, _safe_checkpw, prehashed, hashed)
 
 
 def _safe_checkpw(prehashed: bytes, hashed: bytes) -> bool:

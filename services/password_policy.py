@@ -64,6 +64,7 @@ _PATTERN_KEYS = {
     "date": "dates",
     "regex": "dates",  # zxcvbn's only regex is "recent_year"
 }
+_HIDDEN_PATTERN_MIN = {"spatial": 6, "sequence": 5}
 
 
 # Vulnerability key -> (what is wrong, what to do instead).
@@ -159,11 +160,7 @@ def context_tokens(values: Iterable[str]) -> list[str]:
 
     def add(token: str) -> None:
         token = token.casefold()
-        if (
-            len(token) >= MIN_CONTEXT_PART
-            and token not in seen
-            and len(seen) < _MAX_CONTEXT_TOKENS
-        ):
+        if len(token) >= MIN_CONTEXT_PART and token not in seen and len(seen) < _MAX_CONTEXT_TOKENS:
             seen.add(token)
             tokens.append(token)
 
@@ -203,9 +200,7 @@ def score_from_log10(guesses_log10: float) -> int:
     return sum(1 for threshold in _SCORE_THRESHOLDS_LOG10 if guesses_log10 >= threshold)
 
 
-def estimate_strength(
-    password: str, user_inputs: Sequence[str] = ()
-) -> StrengthEstimate:
+def estimate_strength(password: str, user_inputs: Sequence[str] = ()) -> StrengthEstimate:
     """Estimate how many guesses *password* resists (thread-safe, any length, never raises)."""
     head, tail = password[:ZXCVBN_WINDOW], password[ZXCVBN_WINDOW:]
     if head:
@@ -262,9 +257,7 @@ def _tail_entropy(head: str, tail: str) -> tuple[float, float]:
         return 0.0, 1.0
     head_bytes = head.encode("utf-8", "surrogatepass")
     tail_bytes = tail.encode("utf-8", "surrogatepass")
-    grown = len(zlib.compress(head_bytes + tail_bytes, 9)) - len(
-        zlib.compress(head_bytes, 9)
-    )
+    grown = len(zlib.compress(head_bytes + tail_bytes, 9)) - len(zlib.compress(head_bytes, 9))
     novelty = min(1.0, max(0.0, (grown - _ZLIB_OVERHEAD) / len(tail_bytes)))
     return len(tail) * math.log2(_pool_size(tail)) * novelty, novelty
 
@@ -287,21 +280,25 @@ def find_vulnerabilities(
     # Words and common fragments only count against passwords that are not already very
     # strong: a long random passphrase is made of dictionary words by design.
     flag_words = estimate.entropy_bits < 64 and not breached
+    # Short fragments happen by chance in random strings: only longer ones count there.
+    min_token = 3 if flag_words else 6
     dictionary_chars = 0
     for match in estimate.sequence:  # the cheapest explanation zxcvbn found
-        found.update(_pattern_keys(match, flag_words=flag_words))
-        if (
-            match.get("pattern") == "dictionary"
-            and match.get("dictionary_name") != "user_inputs"
-        ):
-            dictionary_chars += len(str(match.get("token", "")))
-    for match in estimate.matches:  # patterns hidden behind a cheaper match, e.g. a
-        if (
-            match.get("dictionary_name") == "user_inputs"
-        ):  # keyboard walk that is also on
-            found.add("personal_context")  # the common-password list
-        elif flag_words and len(str(match.get("token", ""))) >= 4:
+        token = str(match.get("token", ""))
+        if len(token) >= min_token:
             found.update(_pattern_keys(match, flag_words=flag_words))
+        if match.get("pattern") == "dictionary" and match.get("dictionary_name") != "user_inputs":
+            dictionary_chars += len(token)
+    # Personal context, keyboard walks and sequences hidden behind a cheaper explanation
+    # (e.g. "1qaz2wsx" is also on the common-password list).
+    for match in estimate.matches:
+        pattern, length = match.get("pattern"), len(str(match.get("token", "")))
+        if match.get("dictionary_name") == "user_inputs":
+            found.add("personal_context")
+        elif (
+            flag_words and pattern in _HIDDEN_PATTERN_MIN and length >= _HIDDEN_PATTERN_MIN[pattern]
+        ):
+            found.add(_PATTERN_KEYS[pattern])
     if dictionary_chars * 2 >= estimate.analysed_chars and flag_words:
         found.add("dictionary_word")
     if estimate.tail_novelty < 0.25 and estimate.analysed_chars < len(password):
@@ -316,17 +313,15 @@ def _pattern_keys(match: Mapping[str, Any], *, flag_words: bool) -> set[str]:
     if pattern == "dictionary":
         if match.get("dictionary_name") == "user_inputs":
             return {"personal_context"}
+        if not flag_words:  # long random passphrases hold words, some spelled like others
+            return set()
         keys = set()
-        if match.get("l33t"):
+        if match.get("l33t") and len(token) >= 4:
             keys.add("l33t_substitution")
         if match.get("reversed") and len(token) >= 4:
             keys.add("reversed_word")
         rank = match.get("rank", 10**9)
-        if (
-            match.get("dictionary_name") == "passwords"
-            and rank <= _COMMON_RANK
-            and flag_words
-        ):
+        if match.get("dictionary_name") == "passwords" and rank <= _COMMON_RANK:
             keys.add("common_password")
         return keys
     return {_PATTERN_KEYS[pattern]} if pattern in _PATTERN_KEYS else set()
@@ -345,8 +340,7 @@ def check_password_policy(
         )
     elif length > MAX_LENGTH:
         reasons.append(
-            f"Too long: {length} characters; the maximum is {MAX_LENGTH}. Use a shorter "
-            "passphrase."
+            f"Too long: {length} characters; the maximum is {MAX_LENGTH}. Use a shorter passphrase."
         )
         return reasons  # not worth analysing further
     common = is_common_password(password)

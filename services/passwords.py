@@ -68,9 +68,7 @@ _LONGER_ADVICE = (
     "Add another unrelated word or two: each random word multiplies the guesses needed by "
     "thousands."
 )
-_GENERAL_ADVICE = (
-    "Use a password manager to keep a different password for every account."
-)
+_GENERAL_ADVICE = "Use a password manager to keep a different password for every account."
 
 
 def load_wordlist() -> list[str]:
@@ -83,15 +81,11 @@ def load_wordlist() -> list[str]:
 class PasswordService:
     """Analyse the strength of passwords and generate new ones from a CSPRNG."""
 
-    def __init__(
-        self, executor: Executor, *, wordlist: Sequence[str] | None = None
-    ) -> None:
+    def __init__(self, executor: Executor, *, wordlist: Sequence[str] | None = None) -> None:
         self._executor = executor
         words = sorted(set(wordlist)) if wordlist is not None else load_wordlist()
         if len(words) < 1024:
-            raise ValueError(
-                "the passphrase word list needs at least 1,024 distinct words"
-            )
+            raise ValueError("the passphrase word list needs at least 1,024 distinct words")
         self._words: tuple[str, ...] = tuple(words)
         digit_entries = (w for w in COMMON_PASSWORDS if w.isascii() and w.isdigit())
         self._common_pins = frozenset(digit_entries)
@@ -101,9 +95,7 @@ class PasswordService:
 
     # -- analysis -----------------------------------------------------------------------------
 
-    def analyze(
-        self, password: str, context: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def analyze(self, password: str, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Analyse *password* (1-1024 characters) against optional personal *context*.
 
         Returns ``security_score``, ``strength``, ``entropy_bits``, ``crack_time``,
@@ -115,9 +107,7 @@ class PasswordService:
         estimate = estimate_strength(password, tokens)
         breached = is_common_password(password)
         personal = contains_personal_info(password, tokens)
-        keys = find_vulnerabilities(
-            password, estimate, breached=breached, personal=personal
-        )
+        keys = find_vulnerabilities(password, estimate, breached=breached, personal=personal)
         bits = estimate.entropy_bits
         score = _security_score(bits)
         if breached:
@@ -148,18 +138,14 @@ class PasswordService:
 
     # -- generation ---------------------------------------------------------------------------
 
-    def draw(
-        self, style: str = "random", length: int | None = None, words: int = WORDS[2]
-    ) -> str:
+    def draw(self, style: str = "random", length: int | None = None, words: int = WORDS[2]) -> str:
         """Return one new password of *style* (no analysis); arguments as :meth:`generate`."""
         style, length, words = _check_generate_args(style, length, words)
         if style == "random":
             return self._draw_random(length)
         if style == "pin":
             return self._draw_pin(length)
-        return PASSPHRASE_SEPARATOR.join(
-            secrets.choice(self._words) for _ in range(words)
-        )
+        return PASSPHRASE_SEPARATOR.join(secrets.choice(self._words) for _ in range(words))
 
     def generate(
         self,
@@ -242,13 +228,9 @@ def _memorability(style: str, length: int, words: int) -> int:
 
 def _check_password(password: Any) -> None:
     if not isinstance(password, str):
-        raise ValidationFailed(
-            "Invalid password.", errors={"password": ["Not a valid string."]}
-        )
+        raise ValidationFailed("Invalid password.", errors={"password": ["Not a valid string."]})
     if not password:
-        raise ValidationFailed(
-            "Invalid password.", errors={"password": ["Must not be empty."]}
-        )
+        raise ValidationFailed("Invalid password.", errors={"password": ["Must not be empty."]})
     if len(password) > MAX_LENGTH:
         raise ValidationFailed(
             "Invalid password.",
@@ -262,11 +244,7 @@ def _check_int(
     low, high, default = bounds
     if value is None:
         return default
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not low <= value <= high
-    ):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         errors[name] = [f"Must be an integer between {low} and {high}."]
         return default
     return value
@@ -285,13 +263,11 @@ def _check_generate_args(style: Any, length: Any, words: Any) -> tuple[str, int,
 
 
 def _context_strings(context: Mapping[str, Any] | None) -> list[str]:
-    """Strings (and integers) among the context's values, one level of lists/dicts deep."""
+    """Strings (and integers) among the context's values, up to three containers deep."""
     if context is None:
         return []
     if not isinstance(context, Mapping):
-        raise ValidationFailed(
-            "Invalid context.", errors={"context": ["Must be an object."]}
-        )
+        raise ValidationFailed("Invalid context.", errors={"context": ["Must be an object."]})
     found: list[str] = []
 
     def visit(value: Any, depth: int) -> None:
@@ -301,10 +277,10 @@ def _context_strings(context: Mapping[str, Any] | None) -> list[str]:
             found.append(value)
         elif isinstance(value, int) and not isinstance(value, bool):
             found.append(str(value))
-        elif depth < 2 and isinstance(value, Mapping):
+        elif depth < 3 and isinstance(value, Mapping):
             for item in list(value.values())[:_CONTEXT_VALUES]:
                 visit(item, depth + 1)
-        elif depth < 2 and isinstance(value, list | tuple):
+        elif depth < 3 and isinstance(value, list | tuple):
             for item in value[:_CONTEXT_VALUES]:
                 visit(item, depth + 1)
 

@@ -74,9 +74,9 @@ class FakeAI:
         """Answer the next requests with these behaviours, in order, then the default."""
         self._queue.extend(behaviours)
 
-    async def wait_calls(self, n: int, timeout: float = 5.0) -> None:
+    async def wait_calls(self, n: int, within_s: float = 5.0) -> None:
         """Wait until at least ``n`` requests were received."""
-        async with asyncio.timeout(timeout), self.received:
+        async with asyncio.timeout(within_s), self.received:
             await self.received.wait_for(lambda: self.calls >= n)
 
     # -- handler --------------------------------------------------------------------------

@@ -92,6 +92,7 @@ class RedisCircuitBreaker(GuardMixin):
         on_transition: TransitionCallback | None = None,
     ) -> None:
         self.name = name
+        self.redis = redis
         self.break_duration_s = break_duration_s
         self.on_transition = on_transition
         tag = f"{{cb:{name}}}"

@@ -49,7 +49,7 @@ class AICache:
     """Fresh and stale copies of AI answers plus a cross-process single-flight lock."""
 
     def __init__(self, redis: Redis, *, prefix: str = "ai:", stale_ttl_s: int = 24 * 3600) -> None:
-        self._redis = redis
+        self.redis = redis
         self._prefix = prefix
         self.stale_ttl_s = stale_ttl_s
         self._healthy = True
@@ -68,7 +68,7 @@ class AICache:
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         try:
-            raw = await self._redis.get(name)
+            raw = await self.redis.get(name)
         except (RedisError, OSError) as exc:
             self._fail("get", exc)
             return None
@@ -93,7 +93,7 @@ class AICache:
         """Store ``data`` fresh for ``ttl_s`` seconds and stale for longer."""
         raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with self.redis.pipeline(transaction=False) as pipe:
                 if ttl_s > 0:
                     pipe.set(f"{self._prefix}c:{key}", raw, ex=ttl_s)
                 pipe.set(f"{self._prefix}s:{key}", raw, ex=max(self.stale_ttl_s, ttl_s))
@@ -107,7 +107,7 @@ class AICache:
         """Take the single-flight lock of ``key``: True taken, False held by another,
         None if Redis is unreachable (the caller then goes ahead alone)."""
         try:
-            taken = await self._redis.set(f"{self._prefix}l:{key}", token, nx=True, px=ttl_ms)
+            taken = await self.redis.set(f"{self._prefix}l:{key}", token, nx=True, px=ttl_ms)
         except (RedisError, OSError) as exc:
             self._fail("lock", exc)
             return None
@@ -116,7 +116,7 @@ class AICache:
     async def locked(self, key: str) -> bool:
         """Whether some process holds the single-flight lock of ``key``."""
         try:
-            return bool(await self._redis.exists(f"{self._prefix}l:{key}"))
+            return bool(await self.redis.exists(f"{self._prefix}l:{key}"))
         except (RedisError, OSError) as exc:
             self._fail("locked", exc)
             return False
@@ -124,7 +124,7 @@ class AICache:
     async def unlock(self, key: str, token: str) -> None:
         """Release the lock if ``token`` still holds it."""
         try:
-            await self._redis.eval(_UNLOCK, 1, f"{self._prefix}l:{key}", token)
+            await self.redis.eval(_UNLOCK, 1, f"{self._prefix}l:{key}", token)
         except (RedisError, OSError) as exc:
             self._fail("unlock", exc)
 

@@ -55,31 +55,31 @@ class OpenAIProvider:
         return max(0.01, min(self.attempt_timeout_s, remaining_s))
 
     async def complete_json(
-        self, messages: list[dict[str, str]], *, timeout: float | None = None
+        self, messages: list[dict[str, str]], *, attempt_timeout_s: float | None = None
     ) -> str:
         """The raw message content of a JSON-mode completion (not yet parsed or trusted).
 
-        ``timeout`` caps each attempt (the time left before the caller's deadline).
+        ``attempt_timeout_s`` caps each attempt (the time left before the caller's deadline).
         """
         response = await self.client.chat.completions.create(
             model=self.model,
             messages=messages,  # type: ignore[arg-type]
             response_format={"type": "json_object"},
-            timeout=self._timeout(timeout),
+            timeout=self._timeout(attempt_timeout_s),
         )
         if not response.choices or not response.choices[0].message.content:
             raise ProviderError("empty completion")
         return response.choices[0].message.content
 
     async def open_stream(
-        self, messages: list[dict[str, str]], *, timeout: float | None = None
+        self, messages: list[dict[str, str]], *, attempt_timeout_s: float | None = None
     ) -> AsyncStream[ChatCompletionChunk]:
         """Start a streamed completion; the caller must ``await stream.close()``."""
         return await self.client.chat.completions.create(
             model=self.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
-            timeout=self._timeout(timeout),
+            timeout=self._timeout(attempt_timeout_s),
         )
 
     @staticmethod

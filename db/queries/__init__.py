@@ -1,0 +1,1 @@
+"""Named SQL constants, one module per area."""

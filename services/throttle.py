@@ -1,0 +1,208 @@
+"""Login throttling and a fixed-window rate limiter, shared across processes through Redis.
+
+Both fail closed, not open: when Redis cannot be reached they keep counting in the process
+(and say so once in the log), so an outage of Redis never switches brute-force protection off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from services.errors import RateLimited
+
+log = logging.getLogger(__name__)
+
+PREFIX = "fluentpro:throttle:"
+
+# KEYS[1] failure counter, KEYS[2] block marker; ARGV: threshold, base_ms, max_ms, window_ms.
+# Returns the block duration in ms (0 while under the threshold).
+_FAIL_LUA = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local threshold = tonumber(ARGV[1])
+if n < threshold then return 0 end
+local delay = tonumber(ARGV[2]) * (2 ^ (n - threshold))
+if delay > tonumber(ARGV[3]) then delay = tonumber(ARGV[3]) end
+delay = math.floor(delay)
+if delay < 1 then delay = 1 end
+redis.call('SET', KEYS[2], '1', 'PX', delay)
+return delay
+"""
+
+# KEYS[1] window counter; ARGV: window_ms. Returns {count, pttl}.
+_HIT_LUA = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+"""
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class _LocalCounters:
+    """The in-process fallback: counters and block deadlines on the monotonic clock."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, expires_at)
+        self._blocks: dict[str, float] = {}  # key -> blocked until
+
+    def _prune(self, now: float) -> None:
+        if len(self._counts) > 10_000:
+            self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            self._blocks = {k: v for k, v in self._blocks.items() if v > now}
+
+    def incr(self, key: str, window_s: float, *, sliding: bool) -> tuple[int, float]:
+        now = time.monotonic()
+        self._prune(now)
+        count, expires = self._counts.get(key, (0, 0.0))
+        if expires <= now:
+            count, expires = 0, now + window_s
+        if sliding:
+            expires = now + window_s
+        self._counts[key] = (count + 1, expires)
+        return count + 1, expires - now
+
+    def block(self, key: str, seconds: float) -> None:
+        self._blocks[key] = time.monotonic() + seconds
+
+    def blocked_for(self, key: str) -> float:
+        return max(0.0, self._blocks.get(key, 0.0) - time.monotonic())
+
+    def clear(self, *keys: str) -> None:
+        for key in keys:
+            self._counts.pop(key, None)
+            self._blocks.pop(key, None)
+
+
+class _RedisOrLocal:
+    """Shared plumbing: run against Redis, fall back to the process on RedisError."""
+
+    def __init__(self, redis: aioredis.Redis, name: str) -> None:
+        self._redis = redis
+        self._local = _LocalCounters()
+        self._name = name
+        self._warned = False
+
+    def _fallback(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning(
+                "%s: Redis unreachable (%s); counting in this process until it is back",
+                self._name,
+                exc.__class__.__name__,
+            )
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    failures_before_throttle: int
+    address_failures_before_throttle: int
+    base_s: float
+    max_s: float
+
+
+class LoginThrottle(_RedisOrLocal):
+    """Growing delays after repeated failed logins, per account and per client address.
+
+    After ``failures_before_throttle`` failures for an e-mail (or the address threshold for
+    one client address) further attempts are refused with 429 for ``base * 2**k`` seconds,
+    capped at ``max_s``: a delay, never a permanent lock-out. The failure counters forget
+    after a quiet period. A successful login clears the account's counter.
+    """
+
+    def __init__(self, redis: aioredis.Redis, policy: ThrottlePolicy) -> None:
+        super().__init__(redis, "login throttle")
+        self._policy = policy
+        self._fail = redis.register_script(_FAIL_LUA)
+        # Counters decay after a quiet period long enough to keep the longest delay meaningful.
+        self._window_ms = int(max(policy.max_s * 4, 900.0) * 1000)
+
+    @staticmethod
+    def _keys(kind: str, value: str) -> tuple[str, str]:
+        base = f"{PREFIX}login:{kind}:{_digest(value)}"
+        return base + ":f", base + ":b"
+
+    def _subjects(self, email: str, address: str) -> list[tuple[str, str, int]]:
+        p = self._policy
+        acct = self._keys("acct", email.strip().lower())
+        addr = self._keys("addr", address)
+        return [
+            (acct[0], acct[1], p.failures_before_throttle),
+            (addr[0], addr[1], p.address_failures_before_throttle),
+        ]
+
+    async def check(self, email: str, address: str) -> None:
+        """Raise RateLimited (with the seconds to wait) while the account or address is held."""
+        blocks = [block for _, block, _ in self._subjects(email, address)]
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in blocks:
+                    pipe.pttl(key)
+                ttls = await pipe.execute()
+            wait = max(max(int(t), 0) for t in ttls) / 1000
+        except RedisError as exc:
+            self._fallback(exc)
+            wait = 0.0
+        wait = max([wait, *(self._local.blocked_for(key) for key in blocks)])
+        if wait > 0:
+            raise RateLimited(
+                "Too many failed sign-in attempts; wait before trying again.", retry_after=wait
+            )
+
+    async def failed(self, email: str, address: str) -> None:
+        """Record a failed attempt for the account and the address."""
+        p = self._policy
+        for counter, block, threshold in self._subjects(email, address):
+            try:
+                await self._fail(
+                    keys=[counter, block],
+                    args=[threshold, int(p.base_s * 1000), int(p.max_s * 1000), self._window_ms],
+                )
+            except RedisError as exc:
+                self._fallback(exc)
+                count, _ = self._local.incr(counter, self._window_ms / 1000, sliding=True)
+                if count >= threshold:
+                    delay = min(p.max_s, p.base_s * 2 ** (count - threshold))
+                    self._local.block(block, delay)
+
+    async def succeeded(self, email: str) -> None:
+        """Forget the account's failures (the address counter keeps decaying on its own)."""
+        counter, block = self._keys("acct", email.strip().lower())
+        self._local.clear(counter, block)
+        try:
+            await self._redis.delete(counter, block)
+        except RedisError as exc:
+            self._fallback(exc)
+
+
+class RateLimiter(_RedisOrLocal):
+    """A fixed-window counter: at most ``limit`` hits per ``window_s`` for one key."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        super().__init__(redis, "rate limiter")
+        self._hit = redis.register_script(_HIT_LUA)
+
+    async def hit(self, bucket: str, key: str, *, limit: int, window_s: float) -> None:
+        """Count one request; raise RateLimited with Retry-After once over the limit."""
+        name = f"{PREFIX}rate:{bucket}:{_digest(key)}"
+        try:
+            count, ttl_ms = await self._hit(keys=[name], args=[int(window_s * 1000)])
+            count, remaining = int(count), int(ttl_ms) / 1000
+        except RedisError as exc:
+            self._fallback(exc)
+            count, remaining = self._local.incr(name, window_s, sliding=False)
+        if count > limit:
+            raise RateLimited(
+                f"Rate limit of {limit} requests per {window_s:g} s exceeded.",
+                retry_after=remaining,
+            )

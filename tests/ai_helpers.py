@@ -1,0 +1,124 @@
+"""Helpers of the AI gateway and breaker tests (Redis DB 13 only)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from services.ai.breaker import RedisCircuitBreaker, make_breaker_redis
+from services.ai.cache import AICache
+from services.ai.gateway import AIGateway
+from services.ai.local import EchoLocalEngine
+from services.ai.provider import OpenAIProvider, make_openai_client
+from services.ai.quota import AIQuota
+from tests.fake_ai import FakeAI
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+DEAD_REDIS_URL = "redis://127.0.0.1:1/13"
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], within_s: float = 5.0, every_s: float = 0.02
+) -> None:
+    """Poll an async predicate on Redis state (e.g. a TTL running out, which has no event
+    to await) until it holds; TimeoutError after ``within_s`` seconds."""
+    async with asyncio.timeout(within_s):
+        while not await predicate():  # noqa: ASYNC110 - polling Redis, not a local event
+            await asyncio.sleep(every_s)
+
+
+class Events:
+    """Collects on_transition events and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._cond = asyncio.Condition()
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        async with self._cond:
+            self.items.append(event)
+            self._cond.notify_all()
+
+    def states(self) -> list[tuple[str, str]]:
+        return [(e["previous"], e["state"]) for e in self.items]
+
+    async def wait_for(self, state: str, within_s: float = 5.0) -> None:
+        async with asyncio.timeout(within_s), self._cond:
+            await self._cond.wait_for(lambda: any(e["state"] == state for e in self.items))
+
+
+def build_gateway(
+    fake: FakeAI | None,
+    *,
+    redis_url: str = REDIS_URL,
+    name: str = "ai-test",
+    deadline_s: float = 5.0,
+    attempt_timeout_s: float = 2.0,
+    max_retries: int = 2,
+    quota_calls: int | None = None,
+    first_token_timeout_s: float = 2.0,
+    idle_timeout_s: float = 2.0,
+    local: EchoLocalEngine | None = None,
+    **breaker_options: Any,
+) -> AIGateway:
+    """An AIGateway on the fake server (or no provider) with its own Redis clients."""
+    breaker_redis = make_breaker_redis(redis_url)
+    data_redis = make_breaker_redis(redis_url, timeout_s=0.5)
+    provider = None
+    if fake is not None:
+        client = make_openai_client(
+            base_url=fake.url,
+            api_key="test-key",
+            max_retries=max_retries,
+            attempt_timeout_s=attempt_timeout_s,
+        )
+        provider = OpenAIProvider(client, "fake-model")
+    breaker_options.setdefault("consecutive_failures", 3)
+    breaker_options.setdefault("break_duration_s", 30)
+    return AIGateway(
+        provider=provider,
+        local=local or EchoLocalEngine({"advice": {"answer": "local"}}),
+        breaker=RedisCircuitBreaker(breaker_redis, name, **breaker_options),
+        cache=AICache(data_redis),
+        quota=AIQuota(data_redis, calls=quota_calls) if quota_calls else None,
+        model_name="fake-model",
+        deadline_s=deadline_s,
+        first_token_timeout_s=first_token_timeout_s,
+        idle_timeout_s=idle_timeout_s,
+    )
+
+
+async def close_gateway(gateway: AIGateway) -> None:
+    """Close the gateway's HTTP and Redis clients."""
+    if gateway.provider is not None:
+        await gateway.provider.aclose()
+    breaker = gateway.breaker
+    if isinstance(breaker, RedisCircuitBreaker):
+        await breaker.redis.aclose()
+    await gateway.cache.redis.aclose()
+
+
+class LoopTicker:
+    """Measures the event loop's worst stall while running."""
+
+    def __init__(self, period: float = 0.005) -> None:
+        self.period = period
+        self.max_lag = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.period)
+            self.max_lag = max(self.max_lag, time.perf_counter() - before - self.period)
+
+    async def __aenter__(self) -> LoopTicker:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

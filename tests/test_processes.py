@@ -1,0 +1,149 @@
+"""The server as real OS processes: config errors, migrations, several workers, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from server import infra
+from tests.conftest import TEST_DB_NAME
+from tests.processes import ROOT, free_port, server_env, start, stop, wait_http
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_bad_config_value_gives_one_clear_line(database_url: str, redis_url: str) -> None:
+    env = server_env(database_url, redis_url, 0, FLUENTPRO_DATABASE_POOL_MAX="zero")
+    done = run(["-m", "server", "migrate"], env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines == ["configuration error: database.pool_max: Not a valid integer."]
+
+
+@pytest.fixture
+def scratch_database(database_url: str) -> str:
+    name = TEST_DB_NAME + "_migrations"
+    admin = psycopg2.connect(infra.with_database(database_url, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield infra.with_database(database_url, name)
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.close()
+
+
+def test_migrations_apply_once_when_two_processes_start_together(
+    scratch_database: str, redis_url: str
+) -> None:
+    env = server_env(scratch_database, redis_url, 0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "server", "migrate"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    applied = [out for out, _ in outputs if "0001_core.sql" in out]
+    assert len(applied) == 1, outputs  # exactly one process applied the migrations
+    conn = psycopg2.connect(scratch_database)
+    with conn.cursor() as cur:
+        cur.execute("SELECT version, count(*) FROM schema_migrations GROUP BY version")
+        rows = cur.fetchall()
+    conn.close()
+    assert rows and all(count == 1 for _, count in rows)
+
+
+def _pid(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=5) as r:
+        return int(json.loads(r.read())["pid"])
+
+
+def _pids(port: int, want: int = 2, within: float = 20.0) -> set[int]:
+    """Concurrent requests on fresh connections until ``want`` processes have answered."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + within
+    with ThreadPoolExecutor(16) as pool:
+        while len(seen) < want and time.monotonic() < deadline:
+            seen.update(pool.map(lambda _: _pid(port), range(32)))
+    return seen
+
+
+def test_workers_flag_serves_from_several_processes(database_url: str, redis_url: str) -> None:
+    port = free_port()
+    proc = start(["-m", "server", "--workers", "2"], server_env(database_url, redis_url, port))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
+        assert len(_pids(port)) == 2
+    finally:
+        assert stop(proc) == 0
+
+
+def test_gunicorn_serves_from_several_processes(database_url: str, redis_url: str) -> None:
+    port = free_port()
+    proc = start(
+        [
+            "-m",
+            "gunicorn",
+            "server.gunicorn_app:app",
+            "--worker-class",
+            "aiohttp.GunicornWebWorker",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "5",
+        ],
+        server_env(database_url, redis_url, port),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
+        assert len(_pids(port)) == 2
+    finally:
+        assert stop(proc) == 0
+
+
+def test_sigterm_lets_in_flight_requests_finish(database_url: str, redis_url: str) -> None:
+    port = free_port()
+    proc = start(["-m", "server"], server_env(database_url, redis_url, port))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
+        body = json.dumps({"email": "nobody@example.com", "password": "x" * 12}).encode()
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        head = (
+            f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        sock.sendall(head + body[:10])  # the request is now in flight, its body half sent
+        time.sleep(0.3)  # let the server start handling it before the signal
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        sock.sendall(body[10:])
+        reply = sock.recv(65536).decode()
+        sock.close()
+        assert reply.startswith("HTTP/1.1 401"), reply  # answered, not dropped
+        assert proc.wait(timeout=10) == 0
+    finally:
+        stop(proc)
