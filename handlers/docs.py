@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.common import json_response
+from handlers.common import api, json_response
+from server.metrics import metrics_endpoint
 from server.openapi import build_openapi, render_docs_html
 
 
+@api("This OpenAPI document", auth=False, tags=("docs",))
 async def openapi_json(request: web.Request) -> web.Response:
     return json_response(build_openapi(request.app))
 
 
+@api("Human-readable API documentation", auth=False, content_type="text/html", tags=("docs",))
 async def docs_page(request: web.Request) -> web.Response:
     return web.Response(text=render_docs_html(build_openapi(request.app)), content_type="text/html")
+
+
+@api("Prometheus metrics (text format)", auth=False, content_type="text/plain", tags=("ops",))
+async def metrics(request: web.Request) -> web.Response:
+    return await metrics_endpoint(request)

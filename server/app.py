@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.config import Config
+from server.ctx_accounts import accounts_ctx
 from server.keys import CONFIG
+from server.metrics import metrics_ctx
 from server.middlewares import MIDDLEWARES
 from server.resources import cpu_pool_ctx, database_ctx, redis_ctx
 from server.routes import setup_routes
@@ -19,8 +21,10 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     # Dependency order: each context may use what the previous ones opened.
+    app.cleanup_ctx.append(metrics_ctx)
     app.cleanup_ctx.append(cpu_pool_ctx)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(accounts_ctx)  # needs cpu pool, database, redis
     setup_routes(app)
     return app

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,6 +82,11 @@ def serve_many(config: Config, workers: int) -> int:
         FLUENTPRO_WORKERS=str(workers),
         FLUENTPRO_WORKER_CHILD="1",
     )
+    # Prometheus multi-process mode: every child writes its figures here; /metrics sums them.
+    metrics_dir = infra.var_dir() / f"prometheus-{os.getpid()}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     children = [
         subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env)
         for _ in range(workers)
@@ -94,6 +100,7 @@ def serve_many(config: Config, workers: int) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     codes = [child.wait() for child in children]
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     return max(codes, default=0)
 
 

@@ -67,6 +67,8 @@ class AuthConfig:
     token_idle_ttl_s: int = field(default=7 * 24 * 3600, metadata=_range(60))
     token_absolute_ttl_s: int = field(default=30 * 24 * 3600, metadata=_range(60))
     login_failures_before_throttle: int = field(default=5, metadata=_range(1))
+    # One client address (an office behind NAT) gets more room than one account.
+    login_address_failures_before_throttle: int = field(default=20, metadata=_range(1))
     login_throttle_base_s: float = field(default=2.0, metadata=_range(0.1))
     login_throttle_max_s: float = field(default=300.0, metadata=_range(1))
     cookie_secure: str = field(default="auto", metadata=_one_of("auto", "always", "never"))

@@ -9,7 +9,11 @@ from aiohttp import web
 
 from db.pool import Database
 from server.config import Config
+from server.metrics import Metrics
+from services.accounts import AccountService
 from services.auth_user import Authenticator, AuthUser
+from services.passwords import PasswordService
+from services.throttle import RateLimiter
 
 CONFIG = web.AppKey("config", Config)
 DB = web.AppKey("db", Database)
@@ -20,3 +24,9 @@ CPU_POOL = web.AppKey("cpu_pool", ThreadPoolExecutor)
 AUTH_USER = web.RequestKey("auth_user", AuthUser)
 REQUEST_ID = web.RequestKey("request_id", str)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+
+# Accounts and passwords (server/ctx_accounts.py).
+ACCOUNTS = web.AppKey("accounts", AccountService)
+PASSWORDS = web.AppKey("passwords", PasswordService)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+METRICS = web.AppKey("metrics", Metrics)

@@ -15,6 +15,7 @@ from aiohttp import web
 from handlers.common import ApiDoc, json_response
 from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, REQUEST_ID
 from server.logs import request_id_var
+from server.metrics import metrics_middleware
 from services.errors import DomainError, Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -196,9 +197,17 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
         if authenticator is not None:
             user = await authenticator.authenticate(token, via_cookie=via_cookie)
     needs_auth = doc.auth if doc is not None else False
+    cross_site = (
+        user is not None
+        and via_cookie
+        and request.method not in _SAFE_METHODS
+        and not same_origin(request)
+    )
+    if cross_site and not needs_auth:
+        user = None  # a route open to everyone (login, register) runs anonymously instead
     if user is not None:
         request[AUTH_USER] = user
-        if via_cookie and request.method not in _SAFE_METHODS and not same_origin(request):
+        if cross_site:
             raise Forbidden("Cross-site request refused (cookie authentication needs same origin).")
     elif needs_auth:
         raise Unauthorized(
@@ -209,4 +218,4 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     return await handler(request)
 
 
-MIDDLEWARES = [request_context, security_headers, error_handler, authentication]
+MIDDLEWARES = [request_context, metrics_middleware, security_headers, error_handler, authentication]

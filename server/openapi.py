@@ -39,8 +39,9 @@ class ProblemSchema(Schema):
     errors = fields.Dict()
 
 
-def _schema_name(schema: type[Schema]) -> str:
-    name = schema.__name__
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    # apispec passes classes for top-level schemas and instances for fields.Nested ones.
+    name = (schema if isinstance(schema, type) else type(schema)).__name__
     return name[:-6] if name.endswith("Schema") and len(name) > 6 else name
 
 

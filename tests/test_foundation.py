@@ -13,7 +13,8 @@ from tests.conftest import AppFactory
 async def test_live(client: TestClient[Any, Any]) -> None:
     r = await client.get("/health/live")
     assert r.status == 200, await r.text()
-    assert await r.json() == {"status": "ok"}
+    body = await r.json()
+    assert body["status"] == "ok" and isinstance(body["pid"], int)
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert len(r.headers["X-Request-ID"]) >= 16
 
@@ -85,3 +86,17 @@ async def test_static_traversal_refused(client: TestClient[Any, Any]) -> None:
     for path in ("/static/../server/config.py", "/static/%2e%2e/setup.cfg"):
         r = await client.get(path)
         assert r.status in (403, 404), path
+
+
+async def test_metrics_counts_requests_by_route_template(client: TestClient[Any, Any]) -> None:
+    for _ in range(3):
+        assert (await client.get("/health/live")).status == 200
+    await client.get("/api/v1/no-such-thing")
+    r = await client.get("/metrics")
+    assert r.status == 200
+    text = await r.text()
+    assert (
+        'fluentpro_http_requests_total{method="GET",route="/health/live",status="200"} 3.0' in text
+    )
+    assert 'route="unmatched"' not in text or 'status="404"' in text
+    assert "fluentpro_http_request_seconds_bucket" in text

@@ -99,7 +99,6 @@ def test_scores_increase_with_strength(service: PasswordService) -> None:
     assert results[-1]["strength"] == "very_strong"
 
 
-
 def test_crack_times(service: PasswordService) -> None:
     weak = service.analyze("password")["crack_time"]
     assert weak["offline_fast_hash"] == "less than a second"

@@ -20,7 +20,9 @@ from tests.conftest import TEST_DB_NAME
 from tests.processes import ROOT, free_port, server_env, start, stop, wait_http
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )

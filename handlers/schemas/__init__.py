@@ -1,0 +1,1 @@
+"""marshmallow schemas for request bodies and responses, one module per resource."""

@@ -1,0 +1,104 @@
+"""The accounts cleanup context: pepper, password hasher, throttles, account service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from server import infra
+from server.config import Config
+from server.keys import (
+    ACCOUNTS,
+    AUTHENTICATOR,
+    CONFIG,
+    CPU_POOL,
+    DB,
+    PASSWORDS,
+    RATE_LIMITER,
+    REDIS,
+)
+from services.accounts import AccountService
+from services.hashing import PasswordHasher
+from services.passwords import PasswordService
+from services.throttle import LoginThrottle, RateLimiter, ThrottlePolicy
+
+log = logging.getLogger(__name__)
+
+PEPPER_FILE = "pepper"
+
+
+def read_or_create_pepper(directory: Path) -> bytes:
+    """The development pepper in ``<directory>/pepper`` (mode 0600), created once at random.
+
+    Creation is atomic (write a temporary file, then hard-link it into place), so processes
+    starting together all end up with the same pepper.
+    """
+    path = directory / PEPPER_FILE
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{PEPPER_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    pepper = path.read_text().strip()
+    if not pepper:
+        raise RuntimeError(f"{path} is empty; delete it or set FLUENTPRO_PEPPER")
+    return pepper.encode()
+
+
+def pepper_for(config: Config) -> bytes:
+    """config.pepper, else the development pepper file under var_dir() (with a warning)."""
+    if config.pepper:
+        return config.pepper.encode()
+    directory = infra.var_dir()
+    log.warning(
+        "FLUENTPRO_PEPPER is not set; using the development pepper in %s (set it in production)",
+        directory / PEPPER_FILE,
+    )
+    return read_or_create_pepper(directory)
+
+
+def make_throttle_policy(config: Config) -> ThrottlePolicy:
+    auth = config.auth
+    return ThrottlePolicy(
+        failures_before_throttle=auth.login_failures_before_throttle,
+        address_failures_before_throttle=auth.login_address_failures_before_throttle,
+        base_s=auth.login_throttle_base_s,
+        max_s=auth.login_throttle_max_s,
+    )
+
+
+async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Build the account and password services (needs CPU_POOL, DB and REDIS)."""
+    config = app[CONFIG]
+    executor = app[CPU_POOL]
+    loop = asyncio.get_running_loop()
+    pepper = await loop.run_in_executor(None, pepper_for, config)
+    hasher = PasswordHasher(pepper, config.auth.bcrypt_cost, executor=executor)
+    passwords = await loop.run_in_executor(None, PasswordService, executor)
+    redis = app[REDIS]
+    accounts = AccountService(
+        app[DB],
+        redis,
+        hasher,
+        auth=config.auth,
+        throttle=LoginThrottle(redis, make_throttle_policy(config)),
+        executor=executor,
+    )
+    app[ACCOUNTS] = accounts
+    app[AUTHENTICATOR] = accounts
+    app[PASSWORDS] = passwords
+    app[RATE_LIMITER] = RateLimiter(redis)
+    yield

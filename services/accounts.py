@@ -1,0 +1,298 @@
+"""Accounts and auth sessions: register, login, logout, the current user, token lookup.
+
+Tokens are 256-bit random strings (``secrets.token_urlsafe(32)``); only their SHA-256 is
+stored (``auth_sessions.token_hash``). A session expires after ``token_idle_ttl_s`` without
+use and at the latest ``token_absolute_ttl_s`` after login. Lookups are cached in Redis for a
+few seconds under the token's hash; revocation deletes that entry, so the next request in any
+process goes to PostgreSQL and is refused. Every revocation is announced on the pub/sub
+channel :data:`REVOKED_CHANNEL` as ``{"user_id", "session_id"}`` so live connections close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from db.pool import Database, UniqueViolation
+from db.queries import accounts as q
+from server.config import AuthConfig
+from services.auth_user import AuthUser
+from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from services.hashing import PasswordHasher
+from services.password_policy import check_password_policy
+from services.throttle import LoginThrottle
+
+log = logging.getLogger(__name__)
+
+REVOKED_CHANNEL = "fluentpro:revoked"
+CACHE_PREFIX = "fluentpro:auth:session:"
+CACHE_TTL_S = 30
+MAX_TOKEN_CHARS = 256
+BAD_CREDENTIALS = "The e-mail address or the password is wrong."
+
+PolicyCheck = Callable[..., list[str]]
+
+
+def hash_token(token: str) -> bytes:
+    """The SHA-256 of a token, the only form in which tokens are stored."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def public_user(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The user as the API shows it (never the password hash)."""
+    return {
+        "id": str(row["id"]),
+        "email": row["email"],
+        "display_name": row["display_name"],
+        "role": row["role"],
+        "profile": row.get("profile") or {},
+        "created_at": row["created_at"],
+    }
+
+
+class AccountService:
+    """Users, credentials and sessions; also the app's Authenticator."""
+
+    def __init__(
+        self,
+        db: Database,
+        redis: aioredis.Redis,
+        hasher: PasswordHasher,
+        *,
+        auth: AuthConfig,
+        throttle: LoginThrottle,
+        executor: Executor,
+        policy: PolicyCheck = check_password_policy,
+    ) -> None:
+        self._db = db
+        self._redis = redis
+        self._hasher = hasher
+        self._auth = auth
+        self._throttle = throttle
+        self._executor = executor
+        self._policy = policy
+        self._cache_warned = False
+
+    # -- registration and login --------------------------------------------------------------
+
+    async def check_policy(
+        self, password: str, *, email: str | None, display_name: str | None
+    ) -> list[str]:
+        """The reasons the policy refuses *password* (empty when acceptable); runs in the pool."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self._policy, password, email=email, display_name=display_name)
+        return await loop.run_in_executor(self._executor, call)
+
+    async def register(
+        self, email: str, password: str, display_name: str = "", *, user_agent: str = ""
+    ) -> dict[str, Any]:
+        """Create an account and a session: ``{user, token, expires_at}``.
+
+        Raises ValidationFailed (reasons under ``errors.password``) for a refused password and
+        Conflict when the e-mail address (compared case-insensitively) is taken.
+        """
+        email = email.strip()
+        reasons = await self.check_policy(password, email=email, display_name=display_name)
+        if reasons:
+            raise ValidationFailed(
+                "The password does not meet the policy.", errors={"password": reasons}
+            )
+        if await self._db.fetch_one(q.EMAIL_TAKEN, {"email": email}):
+            raise Conflict("An account with this e-mail address already exists.")
+        password_hash = await self._hasher.hash(password)
+        try:
+            row = await self._db.fetch_one(
+                q.INSERT_USER,
+                {"email": email, "password_hash": password_hash, "display_name": display_name},
+            )
+        except UniqueViolation:
+            raise Conflict("An account with this e-mail address already exists.") from None
+        if row is None:  # pragma: no cover - INSERT … RETURNING always returns the row
+            raise RuntimeError("user insert returned nothing")
+        log.info("account registered", extra={"user_id": str(row["id"])})
+        return await self._start_session(row, user_agent)
+
+    async def login(
+        self, email: str, password: str, *, address: str, user_agent: str = ""
+    ) -> dict[str, Any]:
+        """Check the credentials and start a session: ``{user, token, expires_at}``.
+
+        An unknown e-mail and a wrong password give the same Unauthorized and take the same
+        time (a dummy bcrypt verification). RateLimited while the account or address is held.
+        """
+        email = email.strip()
+        await self._throttle.check(email, address)
+        row = await self._db.fetch_one(q.USER_BY_EMAIL, {"email": email})
+        if row is None:
+            await self._hasher.verify_dummy(password)
+            ok = False
+        else:
+            ok = await self._hasher.verify(password, row["password_hash"])
+        if not ok or row is None:
+            await self._throttle.failed(email, address)
+            raise Unauthorized(BAD_CREDENTIALS)
+        await self._throttle.succeeded(email)
+        if self._hasher.needs_rehash(row["password_hash"]):
+            new_hash = await self._hasher.hash(password)
+            await self._db.execute(
+                q.UPDATE_PASSWORD_HASH,
+                {"id": row["id"], "new_hash": new_hash, "old_hash": row["password_hash"]},
+            )
+            log.info("password hash upgraded", extra={"user_id": str(row["id"])})
+        return await self._start_session(row, user_agent)
+
+    async def _start_session(self, row: Mapping[str, Any], user_agent: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(32)
+        session = await self._db.fetch_one(
+            q.INSERT_SESSION,
+            {
+                "user_id": row["id"],
+                "token_hash": hash_token(token),
+                "absolute_s": self._auth.token_absolute_ttl_s,
+                "idle_s": self._auth.token_idle_ttl_s,
+                "user_agent": user_agent[:256],
+            },
+        )
+        if session is None:  # pragma: no cover
+            raise RuntimeError("session insert returned nothing")
+        return {"user": public_user(row), "token": token, "expires_at": session["expires_at"]}
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def authenticate(self, token: str, *, via_cookie: bool = False) -> AuthUser | None:
+        """The user behind a live token, or None (unknown, expired, revoked or malformed)."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return None
+        digest = hash_token(token)
+        cached = await self._cache_get(digest)
+        if cached is None:
+            row = await self._db.fetch_one(
+                q.TOUCH_SESSION, {"token_hash": digest, "idle_s": self._auth.token_idle_ttl_s}
+            )
+            if row is None:
+                return None
+            expires: dt.datetime = row["expires_at"]
+            cached = {
+                "session_id": str(row["session_id"]),
+                "user_id": str(row["user_id"]),
+                "email": row["email"],
+                "display_name": row["display_name"],
+                "role": row["role"],
+                "exp": expires.timestamp(),
+            }
+            await self._cache_put(digest, cached)
+        if cached["exp"] <= time.time():
+            return None
+        return AuthUser(
+            id=cached["user_id"],
+            email=cached["email"],
+            display_name=cached["display_name"],
+            role=cached["role"],
+            session_id=cached["session_id"],
+            via_cookie=via_cookie,
+        )
+
+    async def logout(self, user: AuthUser) -> None:
+        """Revoke the session behind the request, everywhere at once."""
+        await self.revoke_session(user.session_id, user.id)
+
+    async def revoke_session(self, session_id: str, user_id: str) -> None:
+        """Revoke one session: the database row, its cache entry, then a pub/sub notice."""
+        row = await self._db.fetch_one(q.REVOKE_SESSION, {"id": session_id})
+        if row is not None:
+            await self._cache_forget(bytes(row["token_hash"]))
+        message = orjson.dumps({"user_id": user_id, "session_id": session_id})
+        try:
+            await self._redis.publish(REVOKED_CHANNEL, message)
+        except RedisError as exc:
+            log.warning("could not announce a revoked session (%s)", exc.__class__.__name__)
+
+    async def _forget_user(self, user_id: str) -> None:
+        """Drop the cached lookups of every live session of a user (after role/name changes)."""
+        rows = await self._db.fetch_all(q.LIVE_TOKEN_HASHES, {"user_id": user_id})
+        for row in rows:
+            await self._cache_forget(bytes(row["token_hash"]))
+
+    async def _cache_get(self, digest: bytes) -> dict[str, Any] | None:
+        try:
+            raw = await self._redis.get(CACHE_PREFIX + digest.hex())
+        except RedisError as exc:
+            self._cache_down(exc)
+            return None
+        if raw is None:
+            return None
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    async def _cache_put(self, digest: bytes, value: dict[str, Any]) -> None:
+        ttl = min(CACHE_TTL_S, int(value["exp"] - time.time()))
+        if ttl <= 0:
+            return
+        try:
+            await self._redis.set(CACHE_PREFIX + digest.hex(), orjson.dumps(value), ex=ttl)
+        except RedisError as exc:
+            self._cache_down(exc)
+
+    async def _cache_forget(self, digest: bytes) -> None:
+        try:
+            await self._redis.delete(CACHE_PREFIX + digest.hex())
+        except RedisError as exc:
+            log.warning(
+                "could not drop a cached session (%s); it expires within %s s",
+                exc.__class__.__name__,
+                CACHE_TTL_S,
+            )
+
+    def _cache_down(self, exc: BaseException) -> None:
+        if not self._cache_warned:
+            self._cache_warned = True
+            log.warning("session cache unavailable (%s); using PostgreSQL", exc.__class__.__name__)
+
+    # -- the current user --------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> dict[str, Any]:
+        """The user as the API shows it; NotFound if the account is gone."""
+        row = await self._db.fetch_one(q.USER_BY_ID, {"id": user_id})
+        if row is None:
+            raise NotFound("No such user.")
+        return public_user(row)
+
+    async def update_me(self, user_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a PATCH: ``display_name`` replaces, ``profile`` keys merge into the profile."""
+        row = await self._db.fetch_one(
+            q.UPDATE_ME,
+            {
+                "id": user_id,
+                "display_name": changes.get("display_name"),
+                "profile": json.dumps(changes.get("profile") or {}),
+            },
+        )
+        if row is None:
+            raise NotFound("No such user.")
+        if "display_name" in changes:
+            await self._forget_user(user_id)
+        return public_user(row)
+
+    async def set_role(self, user_id: str, role: str) -> dict[str, Any]:
+        """Change a user's role; live sessions see it on their next request."""
+        row = await self._db.fetch_one(q.SET_ROLE, {"id": user_id, "role": role})
+        if row is None:
+            raise NotFound("No such user.")
+        await self._forget_user(user_id)
+        return public_user(row)

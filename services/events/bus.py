@@ -1,0 +1,187 @@
+"""EventBus: publish to and replay from one Redis Stream per channel.
+
+Stream key ``fp:ev:<channel>``; the stream entry id is the event id (SSE ``id:``, WS
+``"id"``). Streams are trimmed with ``MAXLEN ~ retention`` and expire when idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from services.events.stats import EventStats
+
+KEY_PREFIX = "fp:ev:"
+_ID_RE = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+ZERO = (0, 0)
+
+
+class InvalidEventId(ValueError):
+    """A last-event id that is not a stream id (``<ms>-<seq>``)."""
+
+
+def stream_key(channel: str) -> str:
+    """The Redis key holding a channel's events."""
+    return KEY_PREFIX + channel
+
+
+def parse_id(event_id: str) -> tuple[int, int]:
+    """``"1700000000000-3"`` → ``(1700000000000, 3)``; InvalidEventId otherwise."""
+    m = _ID_RE.match(event_id.strip())
+    if m is None:
+        raise InvalidEventId(f"not an event id: {event_id[:40]!r}")
+    return int(m.group(1)), int(m.group(2) or 0)
+
+
+def format_id(pos: tuple[int, int]) -> str:
+    return f"{pos[0]}-{pos[1]}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(slots=True)
+class Event:
+    """One event. ``raw`` is its data as compact JSON (one line), encoded once."""
+
+    id: str
+    channel: str
+    event: str
+    raw: bytes
+    pos: tuple[int, int] = ZERO
+    _sse: bytes | None = field(default=None, repr=False)
+    _ws: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def data(self) -> Any:
+        """The decoded data."""
+        return orjson.loads(self.raw)
+
+    def sse_frame(self) -> bytes:
+        """The SSE wire form (``id:``, ``event:``, one ``data:`` line), built once per event."""
+        if self._sse is None:
+            self._sse = b"id: %s\nevent: %s\ndata: %s\n\n" % (
+                self.id.encode(),
+                self.event.encode(),
+                self.raw,
+            )
+        return self._sse
+
+    def ws_text(self, api_channel: str) -> str:
+        """The WebSocket ``event`` message, built once per (event, channel name)."""
+        text = self._ws.get(api_channel)
+        if text is None:
+            head = orjson.dumps(
+                {"type": "event", "channel": api_channel, "event": self.event, "id": self.id}
+            )
+            text = (head[:-1] + b',"data":' + self.raw + b"}").decode()
+            self._ws[api_channel] = text
+        return text
+
+    @classmethod
+    def from_entry(cls, channel: str, entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
+        eid = _text(entry_id)
+        name = fields.get(b"e", fields.get("e", b"message"))
+        raw = fields.get(b"d", fields.get("d", b"null"))
+        return cls(
+            id=eid,
+            channel=channel,
+            event=_text(name),
+            raw=raw if isinstance(raw, bytes) else raw.encode(),
+            pos=parse_id(eid),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """A replay batch. ``reset_oldest_id`` is set when the position fell out of retention."""
+
+    events: list[Event]
+    reset_oldest_id: str | None = None
+
+
+class EventBus:
+    """Publishes events to Redis Streams and reads them back for replay."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        retention: int,
+        idle_ttl_s: int,
+        *,
+        timeout_s: float = 2.0,
+        stats: EventStats | None = None,
+    ) -> None:
+        self._redis = redis
+        self._retention = retention
+        self._idle_ttl_s = idle_ttl_s
+        self._timeout_s = timeout_s
+        self.stats = stats or EventStats()
+
+    async def publish(self, channel: str, event: str, data: Any) -> str:
+        """Append an event to the channel; returns its id."""
+        key = stream_key(channel)
+        payload = orjson.dumps(data)
+        async with asyncio.timeout(self._timeout_s):
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.xadd(
+                key, {"e": event, "d": payload}, maxlen=self._retention, approximate=True
+            )
+            pipe.expire(key, self._idle_ttl_s)
+            entry_id, _ = await pipe.execute()
+        self.stats.published += 1
+        return _text(entry_id)
+
+    async def last_id(self, channel: str) -> tuple[int, int]:
+        """The position of the channel's newest event, (0, 0) for an empty channel."""
+        async with asyncio.timeout(self._timeout_s):
+            rows = await self._redis.xrevrange(stream_key(channel), count=1)
+        return parse_id(_text(rows[0][0])) if rows else ZERO
+
+    async def read_range(
+        self, channel: str, after: tuple[int, int], *, count: int = 500
+    ) -> list[Event]:
+        """Up to ``count`` events strictly after ``after``, oldest first."""
+        async with asyncio.timeout(self._timeout_s):
+            rows = await self._redis.xrange(
+                stream_key(channel), min="(" + format_id(after), count=count
+            )
+        return [Event.from_entry(channel, eid, fields) for eid, fields in rows]
+
+    async def check_retention(self, channel: str, last_id: str) -> str | None:
+        """The oldest retained id when events after ``last_id`` were trimmed away, else None."""
+        pos = parse_id(last_id)
+        async with asyncio.timeout(self._timeout_s):
+            try:
+                info = await self._redis.xinfo_stream(stream_key(channel))
+            except aioredis.ResponseError:  # no such stream: expired or never written
+                return None
+        first = info.get("first-entry")
+        if not first:
+            return None
+        oldest = _text(first[0])
+        deleted = _text(info.get("max-deleted-entry-id") or b"0-0")
+        if pos < parse_id(oldest) and pos < parse_id(deleted):
+            return oldest
+        return None
+
+    async def read_after(
+        self, channel: str, last_id: str, *, count: int = 500
+    ) -> ReadResult:
+        """Replay: events after ``last_id`` (a batch of up to ``count``), with reset info.
+
+        When ``last_id`` is older than the retention window, ``reset_oldest_id`` names the
+        oldest retained event and the batch starts there.
+        """
+        oldest = await self.check_retention(channel, last_id)
+        after = parse_id(last_id)
+        if oldest is not None:
+            op = parse_id(oldest)
+            after = (op[0], op[1] - 1) if op[1] > 0 else (op[0] - 1, 2**63)
+        return ReadResult(await self.read_range(channel, after, count=count), oldest)

@@ -1,0 +1,190 @@
+"""Subscription: one subscriber's bounded queue, replay-then-live iteration, no gap, no dup."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from services.events.bus import Event, EventBus, format_id
+from services.events.stats import EventStats
+
+if TYPE_CHECKING:
+    from services.events.hub import EventHub
+
+COALESCING_EVENTS = frozenset({"progress", "metrics"})
+
+
+class SlowConsumer(Exception):
+    """The subscriber fell too far behind; resume from ``last_id``."""
+
+    def __init__(self, channel: str, last_id: str | None) -> None:
+        super().__init__(f"slow consumer on {channel}; resume after {last_id}")
+        self.channel = channel
+        self.last_id = last_id
+
+
+class Subscription:
+    """Events of one channel for one subscriber: the replay from the stream, then live ones.
+
+    Live events arrive through ``offer`` (called by the hub, never blocks). The iterator
+    skips any event at or before the last one delivered, so the overlap between replay and
+    live is delivered once.
+    """
+
+    def __init__(
+        self,
+        hub: EventHub,
+        bus: EventBus,
+        channel: str,
+        *,
+        start: tuple[int, int],
+        queue_size: int,
+        stats: EventStats,
+        reset_oldest_id: str | None = None,
+    ) -> None:
+        self.channel = channel
+        self.reset_oldest_id = reset_oldest_id
+        self._hub = hub
+        self._bus = bus
+        self._pos = start
+        self._queue: deque[Event] = deque()
+        self._max = queue_size
+        self._stats = stats
+        self._replaying = True
+        self._replay: deque[Event] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._slow = False
+        self._delivered_any = False
+        self.on_slow: Callable[[], None] | None = None
+
+    @property
+    def last_id(self) -> str | None:
+        """The id of the last event handed out (or the start position)."""
+        return format_id(self._pos) if self._pos != (0, 0) else None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def offer(self, event: Event) -> None:
+        """Queue a live event (hub side). Coalesces progress-like events when behind."""
+        if self._closed or self._slow:
+            return
+        queue = self._queue
+        if len(queue) >= self._max // 2 and event.event in COALESCING_EVENTS:
+            for old in queue:
+                if old.event == event.event:
+                    queue.remove(old)
+                    self._stats.coalesced += 1
+                    break
+        if len(queue) >= self._max:
+            if self._replaying:
+                # Still catching up from the stream: the replay will read these anyway.
+                queue.clear()
+            else:
+                self._mark_slow()
+                return
+        queue.append(event)
+        if len(queue) > self._stats.queue_peak:
+            self._stats.queue_peak = len(queue)
+        self._wake()
+
+    def _mark_slow(self) -> None:
+        self._slow = True
+        self._queue.clear()
+        self._stats.dropped += 1
+        self._hub.detach(self)
+        self._stats.notify()
+        self._wake()
+        if self.on_slow is not None:
+            self.on_slow()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self) -> None:
+        """Stop the subscription (idempotent); a pending iteration ends."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.clear()
+        self._hub.detach(self)
+        self._wake()
+
+    async def next_batch(self, limit: int = 64) -> list[Event]:
+        """Up to ``limit`` events, waiting for at least one; [] once closed.
+
+        Raises SlowConsumer when the subscriber was dropped for falling behind.
+        """
+        while True:
+            if self._closed:
+                return []
+            if self._slow:
+                raise SlowConsumer(self.channel, self.last_id)
+            if self._replaying:
+                batch = await self._replay_batch(limit)
+                if batch:
+                    return batch
+                continue
+            out: list[Event] = []
+            queue = self._queue
+            while queue and len(out) < limit:
+                ev = queue.popleft()
+                if ev.pos > self._pos:
+                    self._pos = ev.pos
+                    out.append(ev)
+            if out:
+                self._stats.delivered += len(out)
+                return out
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    async def _replay_batch(self, limit: int) -> list[Event]:
+        if not self._replay:
+            fetched = await self._bus.read_range(self.channel, self._pos, count=max(limit, 200))
+            if not fetched:
+                self._replaying = False
+                return []
+            self._replay.extend(fetched)
+        out: list[Event] = []
+        while self._replay and len(out) < limit:
+            ev = self._replay.popleft()
+            if ev.pos > self._pos:
+                self._pos = ev.pos
+                out.append(ev)
+        self._stats.replayed += len(out)
+        self._stats.delivered += len(out)
+        return out
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        """One event at a time (convenient; writers prefer next_batch)."""
+        while True:
+            if self._pending:
+                return self._pending.popleft()
+            batch = await self.next_batch()
+            if not batch:
+                raise StopAsyncIteration
+            self._pending.extend(batch)
+
+    @property
+    def _pending(self) -> deque[Event]:
+        pending: deque[Event] | None = getattr(self, "_pending_q", None)
+        if pending is None:
+            pending = deque()
+            self._pending_q = pending
+        return pending
