@@ -25,6 +25,7 @@ import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "tick_ms": TICK * 1000,
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
-            "bcrypt": bcrypt.__version__,
+            "bcrypt": metadata.version("bcrypt"),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -143,6 +143,53 @@ class Database:
                 for row in rows:
                     yield dict(row)
 
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """One ``REPEATABLE READ READ ONLY`` transaction (a consistent snapshot), times in UTC.
+
+        Several ``DECLARE … CURSOR`` reads may run inside it one after another. It always
+        ends with ROLLBACK (nothing to commit), which also closes any open cursor, so a
+        reader that stops early (client gone) frees the connection at once.
+        """
+        async with self.pool.acquire() as conn:
+            async with conn.cursor() as cur:
+                await cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                try:
+                    await cur.execute("SET LOCAL TimeZone = 'UTC'")
+                    yield Snapshot(cur)
+                finally:
+                    if not conn.closed:
+                        await cur.execute("ROLLBACK")
+
+
+class Snapshot:
+    """Reads inside one snapshot transaction (see ``Database.snapshot``); tuple rows."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+        self._cursors = 0
+
+    async def fetch_one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+        await self._cur.execute(sql, params)
+        row = await self._cur.fetchone()
+        return tuple(row) if row is not None else None
+
+    async def batches(
+        self, sql: str, params: Params = None, *, batch: int = 2000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Rows of ``sql`` in lists of up to ``batch`` via its own DECLARE … CURSOR / FETCH."""
+        self._cursors += 1
+        name = f"fp_snap_{self._cursors}"
+        await self._cur.execute(f"DECLARE {name} NO SCROLL CURSOR FOR " + sql, params)
+        fetch = f"FETCH {int(batch)} FROM {name}"
+        while True:
+            await self._cur.execute(fetch)
+            rows = await self._cur.fetchall()
+            if not rows:
+                break
+            yield rows
+        await self._cur.execute(f"CLOSE {name}")
+
 
 def is_unavailable(exc: BaseException) -> bool:
     """True for errors that mean PostgreSQL is unreachable or too slow right now."""

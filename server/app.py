@@ -6,6 +6,10 @@ from aiohttp import web
 
 from server.config import Config
 from server.ctx_accounts import accounts_ctx
+from server.ctx_activity import activity_ctx
+from server.ctx_career import career_ctx
+from server.ctx_realtime import setup_realtime
+from server.ctx_tasks import tasks_ctx
 from server.keys import CONFIG
 from server.metrics import metrics_ctx
 from server.middlewares import MIDDLEWARES
@@ -26,5 +30,9 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(accounts_ctx)  # needs cpu pool, database, redis
+    app.cleanup_ctx.append(career_ctx)  # catalog, engine, AI gateway; needs the same
+    setup_realtime(app)  # loop monitor, event bus + hub; needs database, redis
+    app.cleanup_ctx.append(activity_ctx)  # needs database and the event bus
+    app.cleanup_ctx.append(tasks_ctx)  # needs database, event bus, career; runs the worker
     setup_routes(app)
     return app

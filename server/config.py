@@ -105,6 +105,9 @@ class EventsConfig:
     subscriber_queue: int = field(default=256, metadata=_range(8))
     sse_ping_interval_s: float = field(default=15.0, metadata=_range(0.1, 15))
     sse_retry_ms: int = field(default=3000, metadata=_range(100))
+    send_timeout_s: float = field(default=10.0, metadata=_range(0.1))
+    hub_block_ms: int = field(default=1000, metadata=_range(10, 10_000))
+    ws_auth_timeout_s: float = field(default=5.0, metadata=_range(0.1))
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,9 @@ class TasksConfig:
     timeout_s: float = field(default=600.0, metadata=_range(1))
     stalled_after_s: float = field(default=30.0, metadata=_range(1))
     batch_concurrency: int = field(default=8, metadata=_range(1, 64))
+    max_retries: int = field(default=3, metadata=_range(0, 20))  # transient failures, lost workers
+    retry_backoff_s: float = field(default=2.0, metadata=_range(0, 600))  # doubles per retry
+    shutdown_grace_s: float = field(default=5.0, metadata=_range(0, 600))  # then jobs requeue
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,26 @@ class MonitorConfig:
     sample_interval_s: float = field(default=0.1, metadata=_range(0.01))
     log_lag_ms: float = field(default=50.0, metadata=_range(1))
     shed_lag_ms: float = field(default=500.0, metadata=_range(1))
+    metrics_interval_s: float = field(default=1.0, metadata=_range(0.05))
+
+
+@dataclass(frozen=True)
+class ActivityConfig:
+    """Interactions, the adaptive engine, onboarding analysis and export."""
+
+    analysis_queue_size: int = field(default=1000, metadata=_range(1))
+    analysis_workers: int = field(default=2, metadata=_range(1, 32))
+    analysis_timeout_s: float = field(default=10.0, metadata=_range(0.1))
+    window_days: int = field(default=14, metadata=_range(1, 365))
+    recent_limit: int = field(default=100, metadata=_range(5, 1000))
+    skip_threshold: int = field(default=3, metadata=_range(2, 50))
+    low_quiz_score: float = field(default=50.0, metadata=_range(0, 100))
+    high_quiz_score: float = field(default=85.0, metadata=_range(0, 100))
+    fast_completion_factor: float = field(default=1.0, metadata=_range(0.01, 100))
+    nudge_after_s: int = field(default=7 * 24 * 3600, metadata=_range(60))
+    payload_max_bytes: int = field(default=16 * 1024, metadata=_range(256))
+    progress_min_interval_s: float = field(default=2.0, metadata=_range(0.1, 60))
+    export_batch: int = field(default=2000, metadata=_range(10, 50_000))
 
 
 @dataclass(frozen=True)
@@ -151,6 +177,7 @@ class Config:
     limits: LimitsConfig = LimitsConfig()
     tasks: TasksConfig = TasksConfig()
     monitor: MonitorConfig = MonitorConfig()
+    activity: ActivityConfig = ActivityConfig()
     logging: LoggingConfig = LoggingConfig()
     pepper: str = field(default="", metadata={"secret": True})
 

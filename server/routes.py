@@ -6,7 +6,20 @@ from pathlib import Path
 
 from aiohttp import web
 
-from handlers import accounts, docs, health, passwords
+from handlers import (
+    accounts,
+    courses,
+    docs,
+    export,
+    health,
+    interactions,
+    learning_paths,
+    onboarding,
+    passwords,
+    recommendations,
+    system,
+    tasks,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -31,6 +44,39 @@ def setup_routes(app: web.Application) -> None:
     r.add_patch("/api/v1/me", accounts.patch_me, name="me.patch")
     r.add_post("/api/v1/passwords/analyze", passwords.analyze, name="passwords.analyze")
     r.add_post("/api/v1/passwords/generate", passwords.generate, name="passwords.generate")
+    r.add_get("/api/v1/system/stream", system.system_stream, name="system.stream")
+    r.add_get("/api/v1/system/status", system.system_status, name="system.status")
+
+    rec = recommendations
+    r.add_get("/api/v1/recommendations/roles", rec.roles_get, name="recommendations.roles.get")
+    r.add_post("/api/v1/recommendations/roles", rec.roles_post, name="recommendations.roles")
+    r.add_get(
+        "/api/v1/recommendations/courses/stream", rec.course_stream, name="recommendations.courses"
+    )
+    r.add_post("/api/v1/learning-paths", learning_paths.create, name="learning_paths.create")
+    r.add_get("/api/v1/learning-paths", learning_paths.list_paths, name="learning_paths.list")
+    r.add_get("/api/v1/learning-paths/{id}", learning_paths.get_path, name="learning_paths.get")
+    r.add_get("/api/v1/courses", courses.search, name="courses.search")
+
+    r.add_post("/api/v1/interactions", interactions.record, name="interactions.record")
+    r.add_get(
+        "/api/v1/recommendations/adaptive",
+        interactions.list_adaptive,
+        name="recommendations.adaptive",
+    )
+    r.add_get("/api/v1/onboarding/progress", onboarding.progress, name="onboarding.progress")
+    r.add_get(
+        "/api/v1/onboarding/progress/stream",
+        onboarding.progress_stream,
+        name="onboarding.progress.stream",
+    )
+    r.add_get("/api/v1/export", export.export, name="export")
+
+    r.add_post("/api/v1/tasks", tasks.create, name="tasks.create")
+    r.add_get("/api/v1/tasks", tasks.list_tasks, name="tasks.list")
+    r.add_get("/api/v1/tasks/{task_id}", tasks.get, name="tasks.get")
+    r.add_delete("/api/v1/tasks/{task_id}", tasks.cancel, name="tasks.cancel")
+    r.add_get("/api/v1/tasks/{task_id}/events", tasks.events, name="tasks.events")
 
     r.add_get("/", index, name="webapp.index")
     r.add_static("/static/", STATIC_DIR, name="static", follow_symlinks=False)

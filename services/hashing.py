@@ -37,7 +37,6 @@ import logging
 import os
 import re
 import secrets
-import threading
 import unicodedata
 from concurrent.futures import Executor, ThreadPoolExecutor
 
@@ -49,7 +48,6 @@ SCHEME = "fp1"
 MIN_COST = 4
 MAX_COST = 31
 DEFAULT_COST = 12
-_WORKER_NICENESS = 10
 
 # "fp1$" + "$2a|b|y$" + two-digit cost + "$" + 53 chars of bcrypt's base64 (salt + hash).
 _STORED_RE = re.compile(r"fp1\$(\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53})")
@@ -63,24 +61,7 @@ def make_executor() -> ThreadPoolExecutor:
     inside the OS scheduler instead of in the executor. The caller owns the pool and must
     ``shutdown()`` it.
     """
-    return ThreadPoolExecutor(
-        max_workers=os.cpu_count() or 1,
-        thread_name_prefix="bcrypt",
-        initializer=_lower_thread_priority,
-    )
-
-
-def _lower_thread_priority() -> None:
-    """Give the calling worker thread a higher nice value than the event-loop thread.
-
-    With every core busy hashing, the loop thread then wins the CPU as soon as it wakes up
-    instead of waiting for a time slice (Linux applies nice per thread); hashing throughput is
-    unchanged because the workers still get every cycle the loop leaves idle.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not permitted: keep the default
-        pass
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bcrypt")
 
 
 class PasswordHasher:

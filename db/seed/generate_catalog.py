@@ -19,17 +19,15 @@ from typing import Any
 from db.seed.catalog_courses import (
     CATEGORY_PROVIDERS,
     CATEGORY_TOPICS,
-    CURATED_COURSES,
     PROVIDER_URLS,
     SKILL_PROVIDERS,
     TITLE_TEMPLATES,
 )
-from db.seed.catalog_roles import ROLE_ROWS
-from db.seed.catalog_skills import SKILL_PREREQUISITES, SKILL_ROWS
 
 logger = logging.getLogger(__name__)
 
 SEED_DIR = Path(__file__).parent
+SOURCE_DIR = SEED_DIR / "source"
 CATALOG_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://fluentpro.app/catalog")
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 LEVELS = ("entry", "mid", "senior", "lead")
@@ -45,6 +43,25 @@ SHORT_CATEGORIES = frozenset({"business", "people", "customer", "sales"})
 
 class CatalogError(ValueError):
     """The source data is inconsistent (unknown reference, cycle, duplicate)."""
+
+
+def read_rows(name: str, width: int) -> list[list[str]]:
+    """Rows of a tab-separated source file (``#`` lines are comments)."""
+    rows = []
+    path = SOURCE_DIR / name
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != width:
+            raise CatalogError(f"{name}:{number}: expected {width} fields, got {len(fields)}")
+        rows.append([f.strip() for f in fields])
+    return rows
+
+
+def skill_prerequisites() -> dict[str, tuple[str, ...]]:
+    """Skill id -> skills a newcomer should know first (from source/skills.tsv)."""
+    return {row[0]: tuple(row[4].split()) for row in read_rows("skills.tsv", 5) if row[4]}
 
 
 def stable_id(kind: str, slug: str) -> str:
@@ -69,7 +86,7 @@ def _join(names: list[str]) -> str:
 def build_skills() -> list[dict[str, Any]]:
     """Skills taxonomy as plain dicts."""
     skills = []
-    for sid, name, category, aliases in SKILL_ROWS:
+    for sid, name, category, aliases, _ in read_rows("skills.tsv", 5):
         alias_list = sorted({a.strip() for a in aliases.split("|") if a.strip()} - {name.lower()})
         skills.append({"id": sid, "name": name, "category": category, "aliases": alias_list})
     return skills
@@ -86,10 +103,11 @@ def _parse_skills(spec: str) -> list[dict[str, Any]]:
 def build_roles(skill_names: dict[str, str]) -> list[dict[str, Any]]:
     """Roles with descriptions, required skills and related roles."""
     roles = []
+    rows = read_rows("roles.tsv", 7)
     by_family: dict[str, list[str]] = {}
-    for family, slug, *_ in ROLE_ROWS:
+    for family, slug, *_ in rows:
         by_family.setdefault(family, []).append(slug)
-    for family, slug, title, level, what, skills_spec, related in ROLE_ROWS:
+    for family, slug, title, level, what, skills_spec, related in rows:
         required = _parse_skills(skills_spec)
         top = sorted(required, key=lambda r: (-r["level"], r["skill"]))[:4]
         names = [skill_names.get(r["skill"], r["skill"]) for r in top]
@@ -148,7 +166,8 @@ def build_courses(
     for role in roles:
         for req in role["required_skills"]:
             max_level[req["skill"]] = max(max_level.get(req["skill"], 0), req["level"])
-    prereq_targets = {p for deps in SKILL_PREREQUISITES.values() for p in deps}
+    skill_deps = skill_prerequisites()
+    prereq_targets = {p for deps in skill_deps.values() for p in deps}
     courses = []
     for skill in skills:
         sid, name, category = skill["id"], skill["name"], skill["category"]
@@ -173,15 +192,25 @@ def build_courses(
             hours = _num(slug, low, high)
             if category in SHORT_CATEGORIES:
                 hours = max(2, round(hours * 0.5))
-            prereqs = list(SKILL_PREREQUISITES.get(sid, ())) if rank == 0 else [sid]
+            prereqs = list(skill_deps.get(sid, ())) if rank == 0 else [sid]
             courses.append(
-                _course(slug, title, f"{topic} {audience}", provider, hours, difficulty,
-                        [sid], prereqs)
+                _course(
+                    slug, title, f"{topic} {audience}", provider, hours, difficulty, [sid], prereqs
+                )
             )
-    for slug, title, provider, hours, difficulty, taught, prereqs, description in CURATED_COURSES:
+    for row in read_rows("courses.tsv", 8):
+        c_slug, c_title, c_provider, c_hours, c_level, c_taught, c_prereqs, c_text = row
         courses.append(
-            _course(slug, title, description, provider, hours, difficulty, taught.split(),
-                    prereqs.split())
+            _course(
+                c_slug,
+                c_title,
+                c_text,
+                c_provider,
+                int(c_hours),
+                c_level,
+                c_taught.split(),
+                c_prereqs.split(),
+            )
         )
     return courses
 
@@ -198,7 +227,7 @@ def validate(
     if len(set(slugs)) != len(slugs):
         raise CatalogError("duplicate role slugs")
     role_slugs = set(slugs)
-    for sid, deps in SKILL_PREREQUISITES.items():
+    for sid, deps in skill_prerequisites().items():
         missing = ({sid} | set(deps)) - known
         if missing:
             raise CatalogError(f"skill prerequisites reference unknown skills {missing}")

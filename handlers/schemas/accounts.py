@@ -29,7 +29,7 @@ class LoginBodySchema(Schema):
     password = fields.String(**_PASSWORD)
 
 
-class ProfileSchema(Schema):
+class AccountProfileSchema(Schema):
     current_role = fields.String(allow_none=True, validate=validate.Length(max=200))
     experience_level = fields.String(allow_none=True, validate=validate.OneOf(EXPERIENCE_LEVELS))
     skills = fields.List(
@@ -44,7 +44,7 @@ class ProfileSchema(Schema):
 
 class MePatchSchema(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=100))
-    profile = fields.Nested(ProfileSchema)
+    profile = fields.Nested(AccountProfileSchema)
 
 
 class AccountUserSchema(Schema):
@@ -52,7 +52,7 @@ class AccountUserSchema(Schema):
     email = fields.String(required=True)
     display_name = fields.String(required=True)
     role = fields.String(required=True, metadata={"enum": ["user", "admin"]})
-    profile = fields.Nested(ProfileSchema, required=True)
+    profile = fields.Nested(AccountProfileSchema, required=True)
     created_at = fields.DateTime(required=True)
 
 

@@ -154,7 +154,7 @@ class RedisCircuitBreaker(GuardMixin):
         if not self._shared:
             logger.warning("circuit %s: Redis answers again; shared state restored", self.name)
             self._shared = True
-        return list(result)
+        return list(result) if isinstance(result, list | tuple) else [result]
 
     async def _notify(self, result: list[Any]) -> None:
         previous = _text(result[5])

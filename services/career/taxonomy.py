@@ -65,7 +65,7 @@ _CODE = frozenset({"programming", "backend", "devops", "cloud", "database", "web
 _RULES: dict[str, _Rule] = {
     "go": _Rule(
         frozenset({"Go", "GO"}),
-        frozenset({"language", "programming", "goroutine", "concurrency", "lang", "written"}),
+        frozenset({"language", "programming", "goroutine", "concurrency", "lang", "backend"}),
         _CODE,
     ),
     "r": _Rule(
@@ -83,12 +83,35 @@ _RULES: dict[str, _Rule] = {
     "pm": _Rule(frozenset({"PM"})),
 }
 for _alias, _forms in {
-    "ml": "ML", "ai": "AI", "ui": "UI", "ux": "UX", "bi": "BI", "xd": "XD",
-    "ia": "IA", "him": "HIM", "sen": "SEN", "safe": "SAFe", "erm": "ERM",
-    "rag": "RAG", "aria": "ARIA", "swift": "Swift SWIFT", "sketch": "Sketch", "dart": "Dart",
-    "react": "React REACT", "express": "Express", "helm": "Helm", "jest": "Jest",
-    "excel": "Excel EXCEL", "lean": "Lean LEAN", "sap": "SAP", "spark": "Spark",
-    "hive": "Hive", "rail": "Rails", "ts": "TS", "ats": "ATS", "rust": "Rust RUST",
+    "ml": "ML",
+    "ai": "AI",
+    "ui": "UI",
+    "ux": "UX",
+    "bi": "BI",
+    "xd": "XD",
+    "ia": "IA",
+    "him": "HIM",
+    "sen": "SEN",
+    "safe": "SAFe",
+    "erm": "ERM",
+    "rag": "RAG",
+    "aria": "ARIA",
+    "swift": "Swift SWIFT",
+    "sketch": "Sketch",
+    "dart": "Dart",
+    "react": "React REACT",
+    "express": "Express",
+    "helm": "Helm",
+    "jest": "Jest",
+    "excel": "Excel EXCEL",
+    "lean": "Lean LEAN",
+    "sap": "SAP",
+    "spark": "Spark",
+    "hive": "Hive",
+    "rail": "Rails",
+    "ts": "TS",
+    "ats": "ATS",
+    "rust": "Rust RUST",
 }.items():
     _RULES[_alias] = _Rule(frozenset(_forms.split()))
 
@@ -183,10 +206,12 @@ class SkillExtractor:
                 confirmed.append((start, sid))
             else:
                 pending.append((start, sid, rule))
-        accepted = list(confirmed)
+        # spelling-only rules first ("Rust"), so they can confirm context rules ("Go")
+        pending.sort(key=lambda p: (p[2].needs_context, p[0]))
         for start, sid, rule in pending:
             if self._accept(text, tokens, start, rule, confirmed):
-                accepted.append((start, sid))
+                confirmed.append((start, sid))
+        accepted = list(confirmed)
         accepted.sort()
         seen: dict[str, None] = {}
         for _, sid in accepted:

@@ -42,6 +42,11 @@ def format_id(pos: tuple[int, int]) -> str:
     return f"{pos[0]}-{pos[1]}"
 
 
+def before(pos: tuple[int, int]) -> tuple[int, int]:
+    """The position just before ``pos`` (reads "after" it include ``pos``)."""
+    return (pos[0], pos[1] - 1) if pos[1] else (pos[0] - 1, 2**63)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -130,13 +135,19 @@ class EventBus:
         payload = orjson.dumps(data)
         async with asyncio.timeout(self._timeout_s):
             pipe = self._redis.pipeline(transaction=False)
-            pipe.xadd(
-                key, {"e": event, "d": payload}, maxlen=self._retention, approximate=True
-            )
+            pipe.xadd(key, {"e": event, "d": payload}, maxlen=self._retention, approximate=True)
             pipe.expire(key, self._idle_ttl_s)
             entry_id, _ = await pipe.execute()
         self.stats.published += 1
         return _text(entry_id)
+
+    async def touch(self, key: str) -> None:
+        """Append a marker to a small private stream (wakes a reader blocked on it)."""
+        async with asyncio.timeout(self._timeout_s):
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.xadd(key, {"w": "1"}, maxlen=10, approximate=True)
+            pipe.expire(key, 60)
+            await pipe.execute()
 
     async def last_id(self, channel: str) -> tuple[int, int]:
         """The position of the channel's newest event, (0, 0) for an empty channel."""
@@ -166,14 +177,14 @@ class EventBus:
         if not first:
             return None
         oldest = _text(first[0])
-        deleted = _text(info.get("max-deleted-entry-id") or b"0-0")
-        if pos < parse_id(oldest) and pos < parse_id(deleted):
+        # Trimming does not move max-deleted-entry-id; entries-added > length says it ran.
+        trimmed = int(info.get("entries-added") or 0) > int(info.get("length") or 0)
+        deleted = parse_id(_text(info.get("max-deleted-entry-id") or b"0-0"))
+        if pos < parse_id(oldest) and (trimmed or pos < deleted):
             return oldest
         return None
 
-    async def read_after(
-        self, channel: str, last_id: str, *, count: int = 500
-    ) -> ReadResult:
+    async def read_after(self, channel: str, last_id: str, *, count: int = 500) -> ReadResult:
         """Replay: events after ``last_id`` (a batch of up to ``count``), with reset info.
 
         When ``last_id`` is older than the retention window, ``reset_oldest_id`` names the
@@ -182,6 +193,5 @@ class EventBus:
         oldest = await self.check_retention(channel, last_id)
         after = parse_id(last_id)
         if oldest is not None:
-            op = parse_id(oldest)
-            after = (op[0], op[1] - 1) if op[1] > 0 else (op[0] - 1, 2**63)
+            after = before(parse_id(oldest))
         return ReadResult(await self.read_range(channel, after, count=count), oldest)

@@ -36,10 +36,10 @@ class EventStats:
             if not fut.done():
                 fut.set_result(None)
 
-    async def wait_until(self, predicate: Callable[[EventStats], bool], timeout: float) -> None:
+    async def wait_until(self, predicate: Callable[[EventStats], bool], within: float) -> None:
         """Wait (bounded) until ``predicate(self)`` holds; raises TimeoutError otherwise."""
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while not predicate(self):
                 fut: asyncio.Future[None] = loop.create_future()
                 self._waiters.append(fut)

@@ -57,7 +57,7 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._slow = False
-        self._delivered_any = False
+        self._pending: deque[Event] = deque()
         self.on_slow: Callable[[], None] | None = None
 
     @property
@@ -180,11 +180,3 @@ class Subscription:
             if not batch:
                 raise StopAsyncIteration
             self._pending.extend(batch)
-
-    @property
-    def _pending(self) -> deque[Event]:
-        pending: deque[Event] | None = getattr(self, "_pending_q", None)
-        if pending is None:
-            pending = deque()
-            self._pending_q = pending
-        return pending

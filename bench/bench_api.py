@@ -1,0 +1,116 @@
+"""REST hot paths against bare baselines, same run, one server process, wrk in another.
+
+Goals (issue "Observability, load shedding and the benchmark suite"):
+- authenticated GET /api/v1/me: >= 40 % of bare hello-world req/s, p99 <= 2x hello's p99;
+- GET /api/v1/learning-paths/{id}: >= 85 % of the bare aiopg endpoint's req/s, p99 <= 30 ms
+  at 64 connections.
+
+    python -m bench.bench_api [--duration 8] [--out bench/results/api.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import urllib.request
+import uuid
+from typing import Any
+
+from bench.common import (
+    free_port,
+    machine_info,
+    server_process,
+    services,
+    wrk,
+    write_result,
+)
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def app_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
+    return {
+        "FLUENTPRO_DATABASE_URL": database_url,
+        "FLUENTPRO_REDIS_URL": redis_url,
+        "FLUENTPRO_PORT": str(port),
+        "FLUENTPRO_PEPPER": "bench-pepper",
+        "FLUENTPRO_LOGGING_LEVEL": "WARNING",
+        "FLUENTPRO_LIMITS_ANONYMOUS_REQUESTS_PER_MINUTE": "1000000",
+        "FLUENTPRO_TASKS_IN_PROCESS_WORKER": "false",
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--duration", type=int, default=8)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--out", default="api")
+    args = p.parse_args()
+    database_url, redis_url = services()
+    results: dict[str, Any] = {"machine": machine_info(), "figures": {}, "goals": {}}
+    fig = results["figures"]
+
+    def load(url: str, headers: dict[str, str] | None = None) -> dict[str, float]:
+        wrk(url, connections=args.connections, duration_s=2, headers=headers)  # warm-up
+        return wrk(url, connections=args.connections, duration_s=args.duration, headers=headers)
+
+    port = free_port()
+    with server_process(["-m", "bench.baselines", "hello", "--port", str(port)],
+                        health=f"http://127.0.0.1:{port}/"):
+        fig["hello"] = load(f"http://127.0.0.1:{port}/")
+    port = free_port()
+    with server_process(
+        ["-m", "bench.baselines", "pg", "--port", str(port), "--database-url", database_url],
+        health=f"http://127.0.0.1:{port}/",
+    ):
+        fig["bare_pg"] = load(f"http://127.0.0.1:{port}/")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with server_process(["-m", "server"], env=app_env(database_url, redis_url, port),
+                        health=f"{base}/health/ready"):
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        status, body = _post(f"{base}/api/v1/auth/register",
+                             {"email": email, "password": "orbit velvet canyon 42 lantern"})
+        if status != 201:
+            raise SystemExit(f"register failed: {status} {body}")
+        auth = {"Authorization": f"Bearer {body['token']}"}
+        fig["me"] = load(f"{base}/api/v1/me", auth)
+        status, path = _post(f"{base}/api/v1/learning-paths",
+                             {"target_role": "Data Analyst", "timeline_weeks": 52}, auth)
+        if status == 201:
+            fig["learning_path_by_id"] = load(f"{base}/api/v1/learning-paths/{path['id']}", auth)
+        else:
+            results["notes"] = f"learning path not created ({status}); its figure is missing"
+
+    hello, bare_pg = fig["hello"], fig["bare_pg"]
+    ratios = results.setdefault("ratios", {})
+    ratios["me_vs_hello_rps"] = fig["me"]["rps"] / hello["rps"]
+    ratios["me_vs_hello_p99"] = fig["me"]["p99_ms"] / hello["p99_ms"]
+    results["goals"]["me_rps_ge_40pct_hello"] = ratios["me_vs_hello_rps"] >= 0.40
+    results["goals"]["me_p99_le_2x_hello"] = ratios["me_vs_hello_p99"] <= 2.0
+    results["goals"]["me_no_errors"] = fig["me"]["errors"] == 0
+    if "learning_path_by_id" in fig:
+        lp = fig["learning_path_by_id"]
+        ratios["path_vs_bare_pg_rps"] = lp["rps"] / bare_pg["rps"]
+        results["goals"]["path_rps_ge_85pct_bare_pg"] = ratios["path_vs_bare_pg_rps"] >= 0.85
+        results["goals"]["path_p99_le_30ms"] = lp["p99_ms"] <= 30.0
+    path = write_result(args.out, results)
+    print(json.dumps({"ratios": ratios, "goals": results["goals"]}, indent=2))
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Shared benchmark plumbing: service resolution, server processes, wrk load, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BENCH_DB = "fluentpro_bench"
+BENCH_REDIS_DB = 12
+
+
+def services() -> tuple[str, str]:
+    """PostgreSQL (own bench database) and Redis (own DB number) URLs, resolved like `make run`."""
+    sys.path.insert(0, str(ROOT))
+    from server import infra
+
+    var = infra.var_dir()
+    pg = infra.locate_postgres(os.environ.get("FLUENTPRO_DATABASE_URL", ""), BENCH_DB, var)
+    rd = infra.locate_redis(os.environ.get("FLUENTPRO_REDIS_URL", ""), BENCH_REDIS_DB, var)
+    return pg.url, rd.url
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def server_process(
+    args: list[str], env: Mapping[str, str] | None = None, health: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server in its own process (so the load generator never shares its loop)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        if health:
+            wait_http(health)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process in KiB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def have_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def wrk(
+    url: str,
+    *,
+    connections: int = 64,
+    duration_s: int = 8,
+    headers: Mapping[str, str] | None = None,
+    threads: int = 1,
+) -> dict[str, float]:
+    """Load ``url`` with wrk (a separate process): req/s, p50 and p99 latency, errors."""
+    if not have_wrk():
+        raise RuntimeError("wrk is not installed (make bench installs Debian's wrk)")
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s", "--latency"]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}: {value}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration_s + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock_err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if sock_err:
+        errors += sum(int(g) for g in sock_err.groups())
+    return {"rps": rps, "p50_ms": _ms(lat.get("50", "")), "p99_ms": _ms(lat.get("99", "")), "errors": errors}
+
+
+def machine_info() -> dict[str, Any]:
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("aiohttp", "aiohttp-sse", "aiopg", "redis", "openai", "bcrypt", "procrastinate"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "versions": versions,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def write_result(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, sort_keys=True))
+    return path

@@ -1,0 +1,69 @@
+"""Interaction routes: record one (202) and list the adaptive recommendations made so far."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from aiohttp import web
+
+from handlers.common import (
+    api,
+    current_user,
+    decode_cursor,
+    encode_cursor,
+    json_response,
+    load_body,
+    load_query,
+)
+from handlers.schemas.activity import (
+    AdaptiveListSchema,
+    InteractionAcceptedSchema,
+    InteractionBodySchema,
+    ListQuerySchema,
+)
+from server.keys import INTERACTIONS
+from services.errors import ValidationFailed
+
+TAGS = ("learning activity",)
+
+
+@api(
+    "Record a learning interaction; the adaptive analysis runs in the background",
+    body=InteractionBodySchema,
+    response=InteractionAcceptedSchema,
+    status=202,
+    tags=TAGS,
+    errors=(400, 401, 403, 415, 422),
+)
+async def record(request: web.Request) -> web.Response:
+    user = current_user(request)
+    body = await load_body(request, InteractionBodySchema)
+    return json_response(await request.app[INTERACTIONS].record(user.id, body), status=202)
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    parts = decode_cursor(cursor)
+    if parts is None:
+        return None
+    try:
+        at, rid = parts
+        return datetime.fromisoformat(at), str(uuid.UUID(rid))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None
+
+
+@api(
+    "List the adaptive recommendations made for me, newest first",
+    query=ListQuerySchema,
+    response=AdaptiveListSchema,
+    tags=TAGS,
+    errors=(401, 422),
+)
+async def list_adaptive(request: web.Request) -> web.Response:
+    user = current_user(request)
+    query = load_query(request, ListQuerySchema)
+    items, nxt = await request.app[INTERACTIONS].list_adaptive(
+        user.id, limit=query["limit"], after=_after(query["cursor"])
+    )
+    return json_response({"items": items, "next_cursor": encode_cursor(*nxt) if nxt else None})

@@ -1,0 +1,85 @@
+"""Learning-path routes: create (201), list (cursor pages) and fetch one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from aiohttp import web
+
+from handlers.common import (
+    api,
+    current_user,
+    decode_cursor,
+    encode_cursor,
+    json_response,
+    load_body,
+    load_query,
+)
+from handlers.schemas.career import (
+    LearningPathBodySchema,
+    LearningPathPageSchema,
+    LearningPathSchema,
+    PageQuerySchema,
+)
+from server.keys import CAREER
+from services.errors import ValidationFailed
+
+TAGS = ("learning paths",)
+
+
+@api(
+    "Build a learning path toward a catalog role",
+    body=LearningPathBodySchema,
+    response=LearningPathSchema,
+    status=201,
+    tags=TAGS,
+    errors=(400, 401, 415, 422, 429),
+)
+async def create(request: web.Request) -> web.Response:
+    user = current_user(request)
+    body = await load_body(request, LearningPathBodySchema)
+    path = await request.app[CAREER].create_learning_path(
+        user.id, body["target_role"], body["timeline_weeks"]
+    )
+    return json_response(path, status=201)
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    parts = decode_cursor(cursor)
+    if parts is None:
+        return None
+    try:
+        at, pid = parts
+        return datetime.fromisoformat(at), str(uuid.UUID(pid))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None
+
+
+@api(
+    "List my learning paths, newest first",
+    query=PageQuerySchema,
+    response=LearningPathPageSchema,
+    tags=TAGS,
+    errors=(401, 422),
+)
+async def list_paths(request: web.Request) -> web.Response:
+    user = current_user(request)
+    query = load_query(request, PageQuerySchema)
+    items, nxt = await request.app[CAREER].list_learning_paths(
+        user.id, limit=query["limit"], after=_after(query["cursor"])
+    )
+    next_cursor = encode_cursor(nxt[0].isoformat(), nxt[1]) if nxt else None
+    return json_response({"items": items, "next_cursor": next_cursor})
+
+
+@api(
+    "One of my learning paths",
+    response=LearningPathSchema,
+    tags=TAGS,
+    errors=(401, 404),
+)
+async def get_path(request: web.Request) -> web.Response:
+    user = current_user(request)
+    path = await request.app[CAREER].get_learning_path(user.id, request.match_info["id"])
+    return json_response(path)

@@ -1,0 +1,145 @@
+"""Schemas of the career routes: role recommendations, learning paths, courses, streams."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_DESCRIPTION = 20_000
+DIFFICULTIES = ("beginner", "intermediate", "advanced")
+
+
+def _description(required: bool) -> fields.String:
+    return fields.String(
+        required=required,
+        validate=validate.Length(min=1, max=MAX_DESCRIPTION),
+        metadata={"description": f"The job description, up to {MAX_DESCRIPTION:,} characters."},
+    )
+
+
+_ROLE_LIMIT = {"load_default": 5, "validate": validate.Range(min=1, max=25)}
+_PAGE_LIMIT = {"load_default": 20, "validate": validate.Range(min=1, max=100)}
+
+
+class RolesBodySchema(Schema):
+    job_description = _description(True)
+    context = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=100)),
+        values=fields.Raw(),
+        load_default=None,
+        validate=validate.Length(max=20),
+    )
+    limit = fields.Integer(**_ROLE_LIMIT)
+
+
+class RolesQuerySchema(Schema):
+    description = _description(True)
+    limit = fields.Integer(**_ROLE_LIMIT)
+
+
+class RoleRecommendationSchema(Schema):
+    role_id = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    match_score = fields.Integer(required=True)
+    reasoning = fields.String(required=True)
+    required_skills = fields.List(fields.String(), required=True)
+    experience_level = fields.String(required=True)
+    family = fields.String()
+    missing_skills = fields.List(fields.String())
+
+
+class RolesAnswerSchema(Schema):
+    id = fields.UUID()
+    recommendations = fields.List(fields.Nested(RoleRecommendationSchema), required=True)
+    reasoning = fields.List(fields.String(), required=True)
+    confidence_scores = fields.List(fields.Integer(), required=True)
+    skill_gaps = fields.List(fields.String(), required=True)
+    alternative_suggestions = fields.List(fields.String(), required=True)
+    weak_match = fields.Boolean()
+    source = fields.String(required=True, metadata={"enum": ["ai", "cache", "local"]})
+    processed_at = fields.DateTime(required=True)
+
+
+class LearningPathBodySchema(Schema):
+    target_role = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A catalog role id, slug or title."},
+    )
+    timeline_weeks = fields.Integer(load_default=None, validate=validate.Range(min=1, max=104))
+
+
+class CourseSummarySchema(Schema):
+    course_id = fields.String(required=True)
+    title = fields.String(required=True)
+    provider = fields.String(required=True)
+    duration_hours = fields.Float(required=True)
+    difficulty = fields.String(required=True)
+
+
+class MilestoneSchema(Schema):
+    week = fields.Integer(required=True)
+    title = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+    courses = fields.List(fields.Nested(CourseSummarySchema), required=True)
+
+
+class LearningPathSchema(Schema):
+    id = fields.UUID(required=True)
+    target_role = fields.Dict(required=True)
+    timeline_weeks = fields.Integer(required=True)
+    weekly_hours = fields.Float(allow_none=True)
+    milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
+    skill_gaps = fields.List(fields.String(), required=True)
+    source = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class PageQuerySchema(Schema):
+    limit = fields.Integer(**_PAGE_LIMIT)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class LearningPathPageSchema(Schema):
+    items = fields.List(fields.Nested(LearningPathSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class CourseQuerySchema(Schema):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    skill = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
+    difficulty = fields.String(load_default=None, validate=validate.OneOf(DIFFICULTIES))
+    limit = fields.Integer(**_PAGE_LIMIT)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class CourseSchema(Schema):
+    id = fields.String(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    provider = fields.String(required=True)
+    url = fields.String(required=True)
+    duration_hours = fields.Float(required=True)
+    difficulty = fields.String(required=True)
+    skills_taught = fields.List(fields.String(), required=True)
+    prerequisites = fields.List(fields.String(), required=True)
+    relevance = fields.Float(allow_none=True)
+
+
+class CoursePageSchema(Schema):
+    items = fields.List(fields.Nested(CourseSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class CourseStreamQuerySchema(Schema):
+    goals = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+    )
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))

@@ -1,0 +1,151 @@
+"""Cleanup contexts and hooks of the real-time layer (loop monitor, event bus and hub).
+
+``setup_realtime(app)`` is called by create_app after the database and Redis contexts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+from redis.exceptions import RedisError
+
+from server.conn_registry import Closable, ConnectionRegistry
+from server.keys import (
+    BREAKER_STATES,
+    CHANNEL_ACCESS,
+    CONFIG,
+    DB,
+    EVENT_BUS,
+    EVENT_HUB,
+    EVENT_STATS,
+    LOOP_MONITOR,
+    REDIS,
+    REQUEST_RATE,
+    SSE_STREAMS,
+    SYSTEM_SNAPSHOT,
+    TASK_COUNTS,
+    WS_CONNECTIONS,
+)
+from server.monitor import LoopLagMonitor, RequestRate
+from server.resources import make_redis
+from server.sse import stop_sse_streams
+from services.events import EventBus, EventHub, EventStats
+from services.events.access import ChannelAccess
+from services.system_status import SystemSnapshot
+
+log = logging.getLogger(__name__)
+
+SYSTEM_CHANNEL = "system"
+GOING_AWAY = 1001
+
+
+def setup_realtime(app: web.Application) -> None:
+    """Register the contexts and hooks (synchronous, no I/O)."""
+    app.cleanup_ctx.append(monitor_ctx)
+    app.cleanup_ctx.append(realtime_ctx)
+    app.on_shutdown.append(stop_sse_streams)
+    app.on_shutdown.append(close_websockets)
+    app.on_response_prepare.append(count_request)
+
+
+async def count_request(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: one hit per response, for requests_per_s."""
+    rate = request.app.get(REQUEST_RATE)
+    if rate is not None:
+        rate.hit()
+
+
+async def monitor_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The loop-lag monitor (a sampling task) and the request-rate counter."""
+    cfg = app[CONFIG].monitor
+    monitor = LoopLagMonitor(cfg.sample_interval_s, log_lag_ms=cfg.log_lag_ms)
+    app[LOOP_MONITOR] = monitor
+    app[REQUEST_RATE] = RequestRate()
+    monitor.start()
+    try:
+        yield
+    finally:
+        await monitor.stop()
+
+
+async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Event bus, the per-process hub (its own Redis client), registries, system metrics."""
+    config = app[CONFIG]
+    ev = config.events
+    stats = EventStats()
+    bus = EventBus(app[REDIS], ev.retention_events, ev.stream_idle_ttl_s, stats=stats)
+    # Blocking reads need a socket timeout longer than the BLOCK period; two connections:
+    # the XREAD reader and the revocation pub/sub. They do not grow with clients.
+    reader_cfg = config.replace(
+        redis={
+            "socket_timeout_s": ev.hub_block_ms / 1000 + 5,
+            "max_connections": 4,
+        }
+    )
+    reader = make_redis(_redis_url(app, config.redis.url), reader_cfg, retries=0)
+    hub = EventHub(reader, bus, ev.subscriber_queue, block_ms=ev.hub_block_ms)
+    app[EVENT_STATS] = stats
+    app[EVENT_BUS] = bus
+    app[EVENT_HUB] = hub
+    app[CHANNEL_ACCESS] = ChannelAccess(app[DB])
+    sse_streams: ConnectionRegistry[EventSourceResponse] = ConnectionRegistry()
+    ws_conns: ConnectionRegistry[Closable] = ConnectionRegistry()
+    app[SSE_STREAMS] = sse_streams
+    app[WS_CONNECTIONS] = ws_conns
+    monitor = app[LOOP_MONITOR]
+    rate = app[REQUEST_RATE]
+    snapshot = SystemSnapshot(
+        loop_lag=monitor.summary,
+        connections=lambda: {"sse": sse_streams.count(), "ws": ws_conns.count()},
+        requests_per_s=rate.per_second,
+        breakers=lambda: app.get(BREAKER_STATES),
+        tasks=lambda: app.get(TASK_COUNTS),
+    )
+    app[SYSTEM_SNAPSHOT] = snapshot
+    await hub.start()
+    metrics = asyncio.create_task(
+        _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s), name="metrics"
+    )
+    try:
+        yield
+    finally:
+        metrics.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await metrics
+        await hub.stop()
+        await reader.aclose()
+
+
+def _redis_url(app: web.Application, configured: str) -> str:
+    """The URL the general client was opened with (an embedded server may have been found)."""
+    kwargs = app[REDIS].connection_pool.connection_kwargs
+    if configured:
+        return configured
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    host, port = kwargs.get("host", "127.0.0.1"), kwargs.get("port", 6379)
+    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
+
+
+async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: float) -> None:
+    """Publish this process's snapshot on the ``system`` channel every interval."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await bus.publish(SYSTEM_CHANNEL, "metrics", await snapshot.collect())
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("could not publish system metrics (%s)", exc.__class__.__name__)
+
+
+async def close_websockets(app: web.Application) -> None:
+    """on_shutdown: close every WebSocket with 1001 (over a copy of the live set)."""
+    registry = app.get(WS_CONNECTIONS)
+    if registry is None:
+        return
+    for conn in registry.copy():
+        conn.close_soon(GOING_AWAY, "server shutdown")

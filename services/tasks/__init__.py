@@ -1,0 +1,1 @@
+"""Long-running tasks: service (API side), runner (job bodies), worker (procrastinate)."""

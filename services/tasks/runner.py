@@ -1,0 +1,276 @@
+"""TaskRunner: what a job does. One run = one attempt of one task row.
+
+A run starts an attempt (its fencing token), reports progress between steps or items,
+checks for cancellation there, and ends the row exactly once: succeeded, failed,
+cancelled, or back to ``queued`` when the failure is transient and procrastinate will
+retry the job with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis.exceptions
+
+from db.pool import is_unavailable
+from services.errors import DomainError, RateLimited, Unavailable
+from services.tasks.kinds import (
+    BATCH_ROLE_MATCH,
+    CANCELLED,
+    CAREER_REPORT,
+    FAILED,
+    SUCCEEDED,
+    CareerPort,
+)
+from services.tasks.store import Attempt, TaskStore, now_iso
+
+log = logging.getLogger(__name__)
+
+
+class TaskCancelled(Exception):
+    """The user asked the task to stop."""
+
+
+class Superseded(Exception):
+    """Another attempt owns the task now (this run was presumed dead and retried)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures worth retrying: a dependency briefly unavailable or too slow."""
+    if isinstance(exc, Unavailable | RateLimited):
+        return True
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return True
+    return is_unavailable(exc)
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message}
+
+
+class TaskRunner:
+    """Runs task kinds against the career features; reports through the TaskStore."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        career: CareerPort,
+        *,
+        timeout_s: float,
+        batch_concurrency: int,
+        item_timeout_s: float = 30.0,
+        item_rate_limit_retries: int = 3,
+    ) -> None:
+        self._store = store
+        self.career = career
+        self._timeout_s = timeout_s
+        self._batch_concurrency = batch_concurrency
+        self._item_timeout_s = item_timeout_s
+        self._item_rate_limit_retries = item_rate_limit_retries
+
+    async def run(self, task_id: str, *, will_retry: Callable[[BaseException], bool]) -> None:
+        """Run one attempt. Re-raises only a transient error that procrastinate will retry,
+        and cancellation of the worker itself (after handing the task back to the queue)."""
+        attempt = await self._store.start_attempt(task_id, message="Started.", step="start")
+        if attempt is None:
+            return  # already final (cancelled while queued): nothing to do
+        if attempt.cancel_requested:
+            await self._finish(attempt, CANCELLED, message="Cancelled before it started.")
+            return
+        kinds = {CAREER_REPORT: self.career_report, BATCH_ROLE_MATCH: self._batch_role_match}
+        body = kinds.get(attempt.kind)
+        if body is None:
+            await self._fail(attempt, "unknown_kind", f"Unknown task kind {attempt.kind!r}.")
+            return
+        deadline = asyncio.timeout(self._timeout_s)
+        try:
+            async with deadline:
+                result = await body(attempt)
+        except TaskCancelled:
+            await self._finish(attempt, CANCELLED, message="Cancelled.")
+        except Superseded:
+            log.info("task %s attempt %s superseded; stopping", task_id, attempt.attempt)
+        except TimeoutError as exc:
+            if deadline.expired():
+                await self._fail(
+                    attempt, "timeout", f"The task did not finish within {self._timeout_s:g} s."
+                )
+            else:
+                await self._transient(attempt, exc, will_retry)
+        except asyncio.CancelledError:
+            # The worker is stopping: hand the task back; procrastinate requeues the job.
+            await asyncio.shield(
+                self._requeue(attempt, "The worker stopped; the task will resume.")
+            )
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                await self._transient(attempt, exc, will_retry)
+            else:
+                log.exception("task %s (%s) failed", task_id, attempt.kind)
+                detail = exc.detail if isinstance(exc, DomainError) else "An unexpected error."
+                await self._fail(attempt, "task_error", f"The task failed: {detail}")
+        else:
+            await self._finish(attempt, SUCCEEDED, result=result, message="Done.")
+
+    async def _transient(
+        self, attempt: Attempt, exc: BaseException, will_retry: Callable[[BaseException], bool]
+    ) -> None:
+        name = exc.__class__.__name__
+        if will_retry(exc):
+            log.warning("task %s: transient %s; will retry", attempt.task_id, name)
+            await self._requeue(attempt, f"A dependency failed ({name}); retrying shortly.")
+            raise exc
+        await self._fail(attempt, "dependency_unavailable", f"A dependency kept failing ({name}).")
+
+    async def _requeue(self, attempt: Attempt, message: str) -> None:
+        try:
+            await self._store.requeue(attempt.task_id, message=message, attempt=attempt.attempt)
+        except Exception:  # the sweeper reconciles the row if this write is lost
+            log.warning("could not requeue task %s", attempt.task_id, exc_info=True)
+
+    async def _finish(self, attempt: Attempt, status: str, **kwargs: Any) -> None:
+        await self._store.finish(attempt.task_id, status, attempt=attempt.attempt, **kwargs)
+
+    async def _fail(self, attempt: Attempt, code: str, message: str) -> None:
+        await self._finish(attempt, FAILED, error=_error(code, message), message=message)
+
+    async def _step(self, attempt: Attempt, progress: int, message: str, step: str) -> None:
+        """Report progress; stop here if the task was cancelled or superseded."""
+        cancel = await self._store.progress(attempt, progress, message, step)
+        if cancel is None:
+            raise Superseded()
+        if cancel:
+            raise TaskCancelled()
+
+    # -- career_report ------------------------------------------------------------------
+    async def _career_report(self, attempt: Attempt) -> dict[str, Any]:
+        user_id = attempt.user_id
+        target = attempt.params.get("target_role")
+        await self._step(attempt, 5, "Analysing the profile.", "profile_analysis")
+        analysis = await self.career.profile_analysis(user_id)
+        profile = analysis["profile"]
+
+        await self._step(attempt, 25, "Recommending roles.", "role_recommendations")
+        roles = await self.career.recommend_roles(
+            _profile_text(profile, target), limit=5, profile=profile, user_id=user_id
+        )
+        recs = roles.get("recommendations") or []
+        if not target and recs:
+            target = recs[0]["role_id"]
+
+        await self._step(attempt, 50, "Finding skill gaps.", "skill_gaps")
+        gaps = await self.career.skill_gaps(profile, target) if target else None
+
+        await self._step(attempt, 75, "Building a learning path.", "learning_path")
+        path = (
+            await self.career.learning_path(profile, target, user_id=user_id) if target else None
+        )
+        await self._step(attempt, 95, "Writing the report.", "report")
+        return {
+            "profile_analysis": analysis,
+            "role_recommendations": roles,
+            "target_role": target,
+            "skill_gaps": gaps,
+            "learning_path": path,
+            "generated_at": now_iso(),
+        }
+
+    # -- batch_role_match ---------------------------------------------------------------
+    async def _batch_role_match(self, attempt: Attempt) -> dict[str, Any]:
+        descriptions: list[str] = list(attempt.params["job_descriptions"])
+        limit = int(attempt.params.get("limit", 5))
+        total = len(descriptions)
+        results: list[dict[str, Any] | None] = [None] * total
+        semaphore = asyncio.Semaphore(self._batch_concurrency)
+        lock = asyncio.Lock()
+        stop = asyncio.Event()
+        state = {"done": 0, "reported": 0, "failed": 0}
+        stopped: list[BaseException] = []
+
+        await self._step(attempt, 0, f"Matching {total} job descriptions.", "matching")
+
+        async def report() -> None:
+            async with lock:  # one progress write at a time; later counts coalesce
+                if stop.is_set() or state["reported"] >= state["done"]:
+                    return
+                done = state["done"]
+                try:
+                    await self._step(
+                        attempt,
+                        min(99, done * 100 // total),
+                        f"Matched {done} of {total} job descriptions.",
+                        "matching",
+                    )
+                except (TaskCancelled, Superseded) as exc:
+                    stopped.append(exc)
+                    stop.set()
+                state["reported"] = done
+
+        async def one(index: int, text: str) -> None:
+            async with semaphore:  # never more than batch_concurrency calls at once
+                if stop.is_set():
+                    return
+                results[index] = await self._match_one(index, text, limit, attempt.user_id)
+            if "error" in (results[index] or {}):
+                state["failed"] += 1
+            state["done"] += 1
+            await report()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i, text in enumerate(descriptions):
+                    group.create_task(one(i, text))
+        except ExceptionGroup as group_error:  # e.g. the database went away mid-batch
+            raise group_error.exceptions[0] from None
+        if stopped:
+            raise stopped[0]
+        return {
+            "results": results,
+            "total": total,
+            "succeeded": total - state["failed"],
+            "failed": state["failed"],
+        }
+
+    async def _match_one(self, index: int, text: str, limit: int, user_id: str) -> dict[str, Any]:
+        """One description's answer, or an error entry for it (never fails the batch)."""
+        for _ in range(self._item_rate_limit_retries + 1):
+            try:
+                async with asyncio.timeout(self._item_timeout_s):
+                    answer = await self.career.recommend_roles(text, limit=limit, user_id=user_id)
+                return {"index": index, **answer}
+            except RateLimited as exc:  # the user's AI quota: wait for it, then go on
+                await asyncio.sleep(min(exc.retry_after, self._item_timeout_s))
+            except TimeoutError:
+                return {"index": index, "error": _error("timeout", "Matching took too long.")}
+            except Exception as exc:
+                log.warning("batch item %s failed", index, exc_info=True)
+                detail = exc.detail if isinstance(exc, DomainError) else exc.__class__.__name__
+                return {
+                    "index": index,
+                    "error": _error("item_failed", f"Could not match: {detail}"),
+                }
+        return {"index": index, "error": _error("rate_limited", "The AI quota stayed exhausted.")}
+
+
+def _profile_text(profile: dict[str, Any], target: str | None) -> str:
+    """A description of the person to match roles against."""
+    parts = []
+    if profile.get("current_role"):
+        parts.append(f"Current role: {profile['current_role']}.")
+    if profile.get("experience_level"):
+        parts.append(f"Experience: {profile['experience_level']}.")
+    skills = [s for s in profile.get("skills") or [] if isinstance(s, str)]
+    if skills:
+        parts.append("Skills: " + ", ".join(skills[:50]) + ".")
+    goals = profile.get("goals")
+    if isinstance(goals, list) and goals:
+        parts.append("Goals: " + ", ".join(str(g) for g in goals[:10]) + ".")
+    elif isinstance(goals, str) and goals:
+        parts.append(f"Goals: {goals}.")
+    if target:
+        parts.append(f"Aiming for: {target}.")
+    return " ".join(parts) or "A professional looking for their next role."
