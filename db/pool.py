@@ -81,6 +81,14 @@ class Database:
     def freesize(self) -> int:
         return int(self.pool.freesize)
 
+    async def wait_idle(self) -> None:
+        """Wait until every connection of the pool is free (no polling: the pool's condition
+        is notified on each release). Bound it with ``asyncio.timeout``."""
+        cond = self.pool._cond  # aiopg's own condition, as Pool.wait_closed uses it
+        async with cond:
+            while self.pool.size > self.pool.freesize:
+                await cond.wait()
+
     @contextlib.asynccontextmanager
     async def cursor(self) -> AsyncIterator[Any]:
         """A dict cursor on a pooled connection (autocommit: one statement, one transaction)."""

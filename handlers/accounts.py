@@ -15,7 +15,7 @@ from handlers.schemas.accounts import (
     MePatchSchema,
     RegisterBodySchema,
 )
-from server.keys import ACCOUNTS, CONFIG
+from server.keys import ACCOUNTS, CONFIG, ONBOARDING
 from server.middlewares import SESSION_COOKIE
 
 TAGS = ("accounts",)
@@ -103,4 +103,6 @@ async def get_me(request: web.Request) -> web.Response:
 async def patch_me(request: web.Request) -> web.Response:
     user = current_user(request)
     changes = await load_body(request, MePatchSchema)
-    return json_response(await request.app[ACCOUNTS].update_me(user.id, changes))
+    updated = await request.app[ACCOUNTS].update_me(user.id, changes)
+    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # profile / goals steps
+    return json_response(updated)

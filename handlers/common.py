@@ -61,7 +61,7 @@ def api(
 
 
 def _dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default)
+    return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _default(obj: Any) -> Any:

@@ -22,7 +22,7 @@ from handlers.schemas.career import (
     LearningPathSchema,
     PageQuerySchema,
 )
-from server.keys import CAREER
+from server.keys import CAREER, ONBOARDING
 from services.errors import ValidationFailed
 
 TAGS = ("learning paths",)
@@ -42,6 +42,7 @@ async def create(request: web.Request) -> web.Response:
     path = await request.app[CAREER].create_learning_path(
         user.id, body["target_role"], body["timeline_weeks"]
     )
+    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # learning_path step
     return json_response(path, status=201)
 
 

@@ -10,6 +10,7 @@ change it reflects; a reconnect simply gets the current analysis first.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from aiohttp import web
@@ -39,6 +40,10 @@ PROGRESS_EVENT = "progress"
 async def progress(request: web.Request) -> web.Response:
     user = current_user(request)
     return json_response(await request.app[ONBOARDING].progress(user.id))
+
+
+def _close(sub: Subscription, _task: object) -> None:
+    sub.close()
 
 
 async def _write(resp: EventSourceResponse, request: web.Request, data: bytes) -> None:
@@ -107,7 +112,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
         stats.notify()
         # The ping task ends when the client is gone or on stop_streaming() (shutdown,
         # revocation): the subscription is then closed and the loop below ends.
-        resp._ping_task.add_done_callback(lambda _t, s=sub: s.close())  # type: ignore[union-attr]
+        resp._ping_task.add_done_callback(functools.partial(_close, sub))  # type: ignore[union-attr]
         undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
         head = b"retry: %d\n\n" % cfg.events.sse_retry_ms
         await _write(resp, request, head + sse_frame(PROGRESS_EVENT, first, event_id=sub.last_id))

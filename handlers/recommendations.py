@@ -15,7 +15,7 @@ from handlers.schemas.career import (
     RolesBodySchema,
     RolesQuerySchema,
 )
-from server.keys import CAREER
+from server.keys import CAREER, ONBOARDING
 from services.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ async def roles_get(request: web.Request) -> web.Response:
     answer = await request.app[CAREER].recommend_roles(
         user.id, query["description"], limit=query["limit"]
     )
+    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # roles_viewed step
     return json_response(answer)
 
 
@@ -53,6 +54,7 @@ async def roles_post(request: web.Request) -> web.Response:
     answer = await request.app[CAREER].recommend_roles(
         user.id, body["job_description"], context=body["context"], limit=body["limit"]
     )
+    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # roles_viewed step
     return json_response(answer)
 
 

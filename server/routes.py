@@ -19,6 +19,7 @@ from handlers import (
     recommendations,
     system,
     tasks,
+    ws,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -46,6 +47,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/passwords/generate", passwords.generate, name="passwords.generate")
     r.add_get("/api/v1/system/stream", system.system_stream, name="system.stream")
     r.add_get("/api/v1/system/status", system.system_status, name="system.status")
+    r.add_get("/ws", ws.websocket, name="ws")
 
     rec = recommendations
     r.add_get("/api/v1/recommendations/roles", rec.roles_get, name="recommendations.roles.get")

@@ -13,7 +13,7 @@ transaction rolls back and the connection returns to the pool at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import orjson
@@ -43,7 +43,7 @@ class ExportService:
         self._db = db
         self._batch = batch
 
-    async def export(self, user_id: str) -> AsyncIterator[bytes]:
+    async def export(self, user_id: str) -> AsyncGenerator[bytes, None]:
         """Yield NDJSON chunks (whole lines); the last chunk is the ``end`` line."""
         counts = {kind: 0 for kind, _ in SECTIONS}
         params = {"user_id": str(user_id)}

@@ -32,14 +32,16 @@ async def interact(
     client: TestClient[Any, Any], who: Authed, type_: str, **fields: Any
 ) -> dict[str, Any]:
     """POST one interaction; asserts 202."""
-    r = await client.post("/api/v1/interactions", json={"type": type_, **fields}, headers=who.headers)
+    r = await client.post(
+        "/api/v1/interactions", json={"type": type_, **fields}, headers=who.headers
+    )
     assert r.status == 202, await r.text()
     return dict(await r.json())
 
 
-async def analysed(client: TestClient[Any, Any], timeout: float = 10.0) -> None:
+async def analysed(client: TestClient[Any, Any], limit_s: float = 10.0) -> None:
     """Wait until every queued analysis of this app has run."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit_s):
         await client.app[ANALYSIS_QUEUE].join()
 
 

@@ -1,6 +1,6 @@
 """Fixtures of the AI gateway and breaker tests: ``fake_ai`` and ``redis13`` (DB 13 only).
 
-Test modules load them with ``pytest_plugins = ["tests.ai_fixtures"]``.
+tests/conftest.py registers them as a plugin for the whole suite.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ TEST_DB_NAME = "fluentpro_test" + os.environ.get("FLUENTPRO_TEST_DB_SUFFIX", "")
 TEST_REDIS_DB = int(os.environ.get("FLUENTPRO_TEST_REDIS_DB", "9"))
 TEST_PEPPER = "test-pepper-not-secret"
 
-pytest_plugins = ["tests.fake_ai_fixtures"]
+pytest_plugins = ["tests.ai_fixtures"]
 
 
 def _recreate_database(base_url: str, name: str) -> str:

@@ -180,9 +180,7 @@ async def run_fake_ai() -> AsyncIterator[FakeAI]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = site._server
-    assert server is not None and server.sockets  # bound by start()
-    port = server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     fake.url = f"http://127.0.0.1:{port}/v1"
     try:
         yield fake

@@ -37,7 +37,7 @@ async def read_events(
     events: list[SseEvent] = []
     fields: dict[str, str] = {}
     while True:
-        raw = await resp.content.readline()
+        raw = await resp.content.readline(max_line_length=32 * 1024 * 1024)
         if not raw:
             return events
         line = raw.decode().rstrip("\r\n")
@@ -107,3 +107,41 @@ async def create_task(
     assert body["status_url"] == f"/api/v1/tasks/{body['task_id']}"
     assert body["events_url"] == f"/api/v1/tasks/{body['task_id']}/events"
     return body
+
+
+class GatedCareer:
+    """Wraps the real career steps: after ``free`` role matches, each waits for ``gate``.
+
+    Lets a test act (cancel, disconnect, kill) while a task is certainly mid-way.
+    """
+
+    def __init__(self, inner: Any, *, free: int) -> None:
+        self.inner = inner
+        self.free = free
+        self.calls = 0
+        self.gate = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def recommend_roles(self, description: str, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls > self.free:
+            async with asyncio.timeout(30):
+                await self.gate.wait()
+        result: dict[str, Any] = await self.inner.recommend_roles(description, **kwargs)
+        return result
+
+
+async def events_until(
+    resp: aiohttp.ClientResponse, predicate: Any, *, timeout: float = 30
+) -> list[SseEvent]:
+    """Read events until ``predicate(event)`` is true for one of them."""
+    got: list[SseEvent] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            batch = await read_events(resp, count=1)
+            assert batch, f"stream ended early after {[e.event for e in got]}"
+            got.extend(batch)
+            if predicate(batch[-1]):
+                return got

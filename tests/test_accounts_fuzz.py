@@ -18,16 +18,21 @@ JSON = st.recursive(
     | st.integers(min_value=-(2**63), max_value=2**63)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
     max_leaves=20,
 )
 FIELDS = st.sampled_from(
     ["email", "password", "display_name", "context", "length", "style", "words"]
 )
 # Mostly objects with the routes' own field names, so validation passes now and then.
-BODIES = JSON | st.dictionaries(FIELDS, JSON, max_size=5) | st.fixed_dictionaries(
-    {"email": st.emails() | st.text(max_size=20), "password": st.text(max_size=80)}
+BODIES = (
+    JSON
+    | st.dictionaries(FIELDS, JSON, max_size=5)
+    | st.fixed_dictionaries(
+        {"email": st.emails() | st.text(max_size=20), "password": st.text(max_size=80)}
+    )
 )
 ROUTES = (
     "/api/v1/auth/register",
@@ -48,7 +53,9 @@ async def fuzz_client(make_client: AppFactory) -> TestClient[Any, Any]:
 
 
 async def check(client: TestClient[Any, Any], path: str, body: Any) -> None:
-    r = await client.post(path, data=orjson.dumps(body), headers={"Content-Type": "application/json"})
+    r = await client.post(
+        path, data=orjson.dumps(body), headers={"Content-Type": "application/json"}
+    )
     text = await r.text()
     assert r.status < 500, (path, body, text)
     if r.status >= 400:

@@ -23,7 +23,6 @@ from tests.ai_helpers import (
 )
 from tests.fake_ai import Behaviour, FakeAI
 
-pytest_plugins = ["tests.ai_fixtures"]
 
 
 class AdviceSchema(marshmallow.Schema):
@@ -238,7 +237,7 @@ async def test_redis_unreachable_calls_still_work_without_stalling_the_loop(
             started = time.monotonic()
             assert (await ask(gw, {"q": "open"})).source == "local"
             assert time.monotonic() - started < 0.1 and fake_ai.calls == calls
-        assert ticker.max_lag < 0.05, ticker.max_lag
+        assert ticker.max_lag < 0.05, (ticker.max_lag, ticker.raw_max_lag)
     finally:
         await close_gateway(gw)
 

@@ -26,7 +26,6 @@ from services.errors import NotFound
 from tests.ai_helpers import DEAD_REDIS_URL, REDIS_URL, Events, LoopTicker, wait_until
 from tests.fake_ai import Behaviour, FakeAI
 
-pytest_plugins = ["tests.ai_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 Breaker = RedisCircuitBreaker | LocalCircuitBreaker
@@ -342,7 +341,7 @@ async def test_unreachable_redis_degrades_to_local_breaker(
             state = await b.state()
             assert state["state"] == "open" and state["shared"] is False
             assert time.monotonic() - started < 0.5
-        assert ticker.max_lag < 0.05
+        assert ticker.max_lag < 0.05, (ticker.max_lag, ticker.raw_max_lag)
         degraded = [r for r in caplog.records if "in-process breaker" in r.getMessage()]
         assert len(degraded) == 1  # logged once
     finally:

@@ -94,6 +94,8 @@ async def test_live_only_subscription_and_late_channel(bus: EventBus, hub: Event
 
 async def test_progress_coalesces_then_slow_consumer(bus: EventBus, hub: EventHub) -> None:
     sub = await hub.subscribe("p")
+    first = await bus.publish("p", "progress", {"i": -1})
+    assert await _collect(sub, 1) == [first]  # caught up: now live
     for i in range(100):
         await bus.publish("p", "progress", {"i": i})
     last = await bus.publish("p", "progress", {"i": "last"})

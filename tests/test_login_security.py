@@ -15,7 +15,10 @@ from tests.helpers import DEFAULT_PASSWORD, register_user
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
-NO_THROTTLE = {"login_failures_before_throttle": 1000, "login_address_failures_before_throttle": 1000}
+NO_THROTTLE = {
+    "login_failures_before_throttle": 1000,
+    "login_address_failures_before_throttle": 1000,
+}
 FAST_THROTTLE = {
     "login_failures_before_throttle": 3,
     "login_address_failures_before_throttle": 1000,

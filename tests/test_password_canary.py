@@ -91,7 +91,5 @@ async def test_password_canary_leaves_no_trace(
         for row in await db.fetch_all(sql):
             assert canary not in row["j"], table
             assert token not in row["j"], table
-    stored = await db.fetch_val(
-        "SELECT password_hash FROM users WHERE email = %(e)s", {"e": email}
-    )
+    stored = await db.fetch_val("SELECT password_hash FROM users WHERE email = %(e)s", {"e": email})
     assert stored.startswith("fp1$$2b$")

@@ -13,7 +13,7 @@ TASK_COLUMNS = (
 )
 
 # Serialises task creation per user so the limit check and the insert are atomic.
-LOCK_USER = "SELECT pg_advisory_xact_lock(7302145002, hashtext(%(user_id)s::text))"
+LOCK_USER = "SELECT pg_advisory_xact_lock(hashtextextended(%(user_id)s::text, 7302145002))"
 
 COUNT_ACTIVE_FOR_USER = """
 SELECT count(*) AS n FROM tasks
@@ -88,7 +88,7 @@ SET status = %(status)s, result = %(result)s::jsonb, error = %(error)s::jsonb,
     message = %(message)s, finished_at = now(), updated_at = now()
 WHERE id = %(id)s AND status IN ('queued', 'running')
   AND (%(attempt)s::integer IS NULL OR attempts = %(attempt)s)
-RETURNING id, status, progress, step, message, result, error, finished_at
+RETURNING id, status, progress, step, finished_at
 """
 
 # Back to the queue for another attempt (transient failure, or the worker was lost).

@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.ai import breaker_lua
+from services.ai.aio import reraise_swallowed_cancel
 from services.ai.breaker_base import (
     CLOSED,
     HALF_OPEN,
@@ -138,6 +139,7 @@ class RedisCircuitBreaker(GuardMixin):
             self._trying = True
         try:
             result = await self._scripts[script](keys=self._keys, args=args)
+            reraise_swallowed_cancel()
         except REDIS_ERRORS as exc:
             if self._shared:
                 logger.warning(

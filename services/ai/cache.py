@@ -16,6 +16,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.ai.aio import reraise_swallowed_cancel
+
 logger = logging.getLogger(__name__)
 
 _SPACES = re.compile(r"\s+")
@@ -69,6 +71,7 @@ class AICache:
     async def _get(self, name: str) -> dict[str, Any] | None:
         try:
             raw = await self.redis.get(name)
+            reraise_swallowed_cancel()
         except (RedisError, OSError) as exc:
             self._fail("get", exc)
             return None
@@ -98,6 +101,7 @@ class AICache:
                     pipe.set(f"{self._prefix}c:{key}", raw, ex=ttl_s)
                 pipe.set(f"{self._prefix}s:{key}", raw, ex=max(self.stale_ttl_s, ttl_s))
                 await pipe.execute()
+            reraise_swallowed_cancel()
         except (RedisError, OSError) as exc:
             self._fail("put", exc)
         else:
@@ -108,6 +112,7 @@ class AICache:
         None if Redis is unreachable (the caller then goes ahead alone)."""
         try:
             taken = await self.redis.set(f"{self._prefix}l:{key}", token, nx=True, px=ttl_ms)
+            reraise_swallowed_cancel()
         except (RedisError, OSError) as exc:
             self._fail("lock", exc)
             return None
@@ -116,7 +121,9 @@ class AICache:
     async def locked(self, key: str) -> bool:
         """Whether some process holds the single-flight lock of ``key``."""
         try:
-            return bool(await self.redis.exists(f"{self._prefix}l:{key}"))
+            held = bool(await self.redis.exists(f"{self._prefix}l:{key}"))
+            reraise_swallowed_cancel()
+            return held
         except (RedisError, OSError) as exc:
             self._fail("locked", exc)
             return False

@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -240,7 +240,7 @@ class AIGateway:
         system: str,
         user_data: dict[str, Any],
         user_id: str | None = None,
-    ) -> AsyncIterator[StreamChunk]:
+    ) -> AsyncGenerator[StreamChunk, None]:
         """Text deltas from the provider, or from the local engine when it is missing,
         its circuit is open, or it fails. A failure after the first delta yields a chunk
         with ``reset=True`` and the local answer follows. Closing the iterator (or
@@ -289,7 +289,7 @@ class AIGateway:
         await self.breaker.record_success(permit)
         self.stats.call(feature, "ai", "ok")
 
-    async def _provider_deltas(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
+    async def _provider_deltas(self, messages: list[dict[str, str]]) -> AsyncGenerator[str, None]:
         """Provider deltas under the first-token and idle-gap limits; always closes upstream."""
         if self.provider is None:  # stream_text checked it; narrows the type
             raise RuntimeError("no AI provider configured")
@@ -316,7 +316,7 @@ class AIGateway:
 
     async def _local_stream(
         self, feature: str, user_data: dict[str, Any], why: str
-    ) -> AsyncIterator[StreamChunk]:
+    ) -> AsyncGenerator[StreamChunk, None]:
         self.stats.call(feature, "local", why)
         async for delta in self.local.stream_text(feature, user_data):
             yield StreamChunk(delta, "local")

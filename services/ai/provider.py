@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, cast
 
 from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 DEFAULT_ATTEMPT_TIMEOUT_S = 8.0
 
@@ -63,7 +63,7 @@ class OpenAIProvider:
         """
         response = await self.client.chat.completions.create(
             model=self.model,
-            messages=messages,  # type: ignore[arg-type]
+            messages=cast("list[ChatCompletionMessageParam]", messages),
             response_format={"type": "json_object"},
             timeout=self._timeout(attempt_timeout_s),
         )
@@ -77,13 +77,13 @@ class OpenAIProvider:
         """Start a streamed completion; the caller must ``await stream.close()``."""
         return await self.client.chat.completions.create(
             model=self.model,
-            messages=messages,  # type: ignore[arg-type]
+            messages=cast("list[ChatCompletionMessageParam]", messages),
             stream=True,
             timeout=self._timeout(attempt_timeout_s),
         )
 
     @staticmethod
-    async def deltas(stream: AsyncStream[ChatCompletionChunk]) -> AsyncIterator[str]:
+    async def deltas(stream: AsyncStream[ChatCompletionChunk]) -> AsyncGenerator[str, None]:
         """The non-empty text deltas of a stream."""
         async for chunk in stream:
             for choice in chunk.choices:

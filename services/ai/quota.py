@@ -7,6 +7,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.ai.aio import reraise_swallowed_cancel
 from services.errors import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class AIQuota:
             count, ttl_ms = await self._script(
                 keys=[self._prefix + user_id], args=[self._window_ms]
             )
+            reraise_swallowed_cancel()
         except (RedisError, OSError) as exc:
             logger.warning("AI quota not enforced: Redis failed (%s)", exc.__class__.__name__)
             return

@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -348,18 +348,31 @@ class CareerService:
         position = 0
         for goal in goals:
             lines = await self.local.run(self.local.engine.recommend_courses, goal, profile, share)
-            while position < limit:
-                line = await self.local.run(next, lines, None)
-                if line is None:
-                    break
-                self.stream_items_produced += 1
-                course_id = line["course_recommendation"]["course_id"]
-                if course_id in seen:
-                    continue
-                seen.add(course_id)
-                position += 1
-                line["position_in_sequence"] = position
-                yield line
+            try:
+                while position < limit:
+                    line = await self.local.run(next, lines, None)
+                    if line is None:
+                        break
+                    self.stream_items_produced += 1
+                    course_id = line["course_recommendation"]["course_id"]
+                    if course_id in seen:
+                        continue
+                    seen.add(course_id)
+                    position += 1
+                    line["position_in_sequence"] = position
+                    yield line
+            finally:
+                _close(lines)
             if position >= limit:
                 return
             await asyncio.sleep(0)
+
+
+def _close(lines: Iterator[Any]) -> None:
+    """Close the engine's generator (a no-op while it is running in a pool thread)."""
+    close = getattr(lines, "close", None)
+    if close is not None:
+        try:
+            close()
+        except ValueError:  # "generator already executing": it ends with its thread
+            pass

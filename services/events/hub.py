@@ -55,6 +55,7 @@ class EventHub:
         self._wake_pending = False
         self._changed = asyncio.Event()
         self._reading = False
+        self._stopping = False
         self._closers: dict[str, set[Closer]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -72,11 +73,13 @@ class EventHub:
         for subs in list(self._subs.values()):
             for sub in list(subs):
                 sub.close()
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=5)
+            for task in pending:  # pragma: no cover - a library swallowed the cancel
+                log.error("event hub task %s did not stop: %r", task.get_name(), task.get_stack())
         self._tasks = []
 
     # -- subscriptions ---------------------------------------------------------------
@@ -150,7 +153,7 @@ class EventHub:
 
     async def _read_loop(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._stopping:
             if not self._cursors:
                 self._changed.clear()
                 await self._changed.wait()
@@ -224,13 +227,13 @@ class EventHub:
 
     async def _revocation_loop(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._stopping:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 async with asyncio.timeout(5):
                     await pubsub.subscribe(REVOKED_CHANNEL)
                 backoff = 0.1
-                while True:
+                while not self._stopping:
                     msg = await pubsub.get_message(timeout=self._block_ms / 1000)
                     if msg is None or msg.get("type") != "message":
                         continue

@@ -54,6 +54,7 @@ class Subscription:
         self._stats = stats
         self._replaying = True
         self._replay: deque[Event] = deque()
+        self._replay_last = False
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._slow = False
@@ -83,6 +84,7 @@ class Subscription:
                 if old.event == event.event:
                     queue.remove(old)
                     self._stats.coalesced += 1
+                    self._stats.notify()
                     break
         if len(queue) >= self._max:
             if self._replaying:
@@ -153,7 +155,10 @@ class Subscription:
 
     async def _replay_batch(self, limit: int) -> list[Event]:
         if not self._replay:
-            fetched = await self._bus.read_range(self.channel, self._pos, count=max(limit, 200))
+            count = max(limit, 200)
+            fetched = await self._bus.read_range(self.channel, self._pos, count=count)
+            # A short read reached the end of the stream: later events come live.
+            self._replay_last = len(fetched) < count
             if not fetched:
                 self._replaying = False
                 return []
@@ -164,6 +169,8 @@ class Subscription:
             if ev.pos > self._pos:
                 self._pos = ev.pos
                 out.append(ev)
+        if not self._replay and self._replay_last:
+            self._replaying = False
         self._stats.replayed += len(out)
         self._stats.delivered += len(out)
         return out

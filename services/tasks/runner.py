@@ -80,7 +80,7 @@ class TaskRunner:
         if attempt.cancel_requested:
             await self._finish(attempt, CANCELLED, message="Cancelled before it started.")
             return
-        kinds = {CAREER_REPORT: self.career_report, BATCH_ROLE_MATCH: self._batch_role_match}
+        kinds = {CAREER_REPORT: self._career_report, BATCH_ROLE_MATCH: self._batch_role_match}
         body = kinds.get(attempt.kind)
         if body is None:
             await self._fail(attempt, "unknown_kind", f"Unknown task kind {attempt.kind!r}.")

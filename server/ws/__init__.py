@@ -1,0 +1,1 @@
+"""WebSocket plumbing: one WsConnection per socket (connection.py), the protocol (protocol.py)."""

@@ -1,1 +1,0 @@
-"""Placeholder plugin; the fake AI server fixtures are registered here once they land."""
