@@ -37,11 +37,15 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Every benchmark against its same-run baseline → bench/results/latest.{json,md}.
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+	  || echo "WARNING: wrk unavailable; the REST benchmarks will fail to run."
 	$(BIN)/python -m bench.run_all
 
+## The long reliability run (bounded to 20 minutes).
 soak: setup
-	$(BIN)/python -m pytest -m slow tests/soak -p no:cacheprovider
+	timeout 1200 $(BIN)/python -m pytest -m slow tests/soak -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

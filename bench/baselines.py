@@ -1,8 +1,8 @@
 """Bare baseline servers measured in the same run as the app.
 
-    python -m bench.baselines hello --port 9001
-    python -m bench.baselines redis --port 9002 --redis-url redis://127.0.0.1:6379/12
-    python -m bench.baselines pg    --port 9003 --database-url postgresql://...
+python -m bench.baselines hello --port 9001
+python -m bench.baselines redis --port 9002 --redis-url redis://127.0.0.1:6379/12
+python -m bench.baselines pg    --port 9003 --database-url postgresql://...
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ async def hello(request: web.Request) -> web.Response:
 
 async def redis_get(request: web.Request) -> web.Response:
     value = await request.app[REDIS_KEY].get("bench:key")
-    return web.Response(body=orjson.dumps({"value": value.decode() if value else None}),
-                        content_type="application/json")
+    return web.Response(
+        body=orjson.dumps({"value": value.decode() if value else None}),
+        content_type="application/json",
+    )
 
 
 async def pg_lookup(request: web.Request) -> web.Response:
@@ -35,8 +37,9 @@ async def pg_lookup(request: web.Request) -> web.Response:
         async with conn.cursor() as cur:
             await cur.execute("SELECT id, value FROM bench_kv WHERE id = %s", (42,))
             row = await cur.fetchone()
-    return web.Response(body=orjson.dumps({"id": row[0], "value": row[1]}),
-                        content_type="application/json")
+    return web.Response(
+        body=orjson.dumps({"id": row[0], "value": row[1]}), content_type="application/json"
+    )
 
 
 def build(kind: str, args: argparse.Namespace) -> web.Application:
@@ -44,6 +47,7 @@ def build(kind: str, args: argparse.Namespace) -> web.Application:
     if kind == "hello":
         app.router.add_get("/", hello)
     elif kind == "redis":
+
         async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             client = aioredis.Redis.from_url(args.redis_url, socket_timeout=2)
             await client.set("bench:key", "x" * 64)
@@ -54,6 +58,7 @@ def build(kind: str, args: argparse.Namespace) -> web.Application:
         app.cleanup_ctx.append(redis_ctx)
         app.router.add_get("/", redis_get)
     elif kind == "pg":
+
         async def pg_ctx(app: web.Application) -> AsyncIterator[None]:
             pool = await aiopg.create_pool(args.database_url, minsize=10, maxsize=10, timeout=10)
             async with pool.acquire() as conn:
@@ -82,8 +87,9 @@ def main() -> None:
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     p.add_argument("--database-url", default="")
     args = p.parse_args()
-    web.run_app(build(args.kind, args), host="127.0.0.1", port=args.port, print=None,
-                access_log=None)
+    web.run_app(
+        build(args.kind, args), host="127.0.0.1", port=args.port, print=None, access_log=None
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ def main() -> None:
         return wrk(url, connections=args.connections, duration_s=args.duration, headers=headers)
 
     port = free_port()
-    with server_process(["-m", "bench.baselines", "hello", "--port", str(port)],
-                        health=f"http://127.0.0.1:{port}/"):
+    with server_process(
+        ["-m", "bench.baselines", "hello", "--port", str(port)], health=f"http://127.0.0.1:{port}/"
+    ):
         fig["hello"] = load(f"http://127.0.0.1:{port}/")
     port = free_port()
     with server_process(
@@ -79,17 +80,23 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with server_process(["-m", "server"], env=app_env(database_url, redis_url, port),
-                        health=f"{base}/health/ready"):
+    with server_process(
+        ["-m", "server"], env=app_env(database_url, redis_url, port), health=f"{base}/health/ready"
+    ):
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-        status, body = _post(f"{base}/api/v1/auth/register",
-                             {"email": email, "password": "orbit velvet canyon 42 lantern"})
+        status, body = _post(
+            f"{base}/api/v1/auth/register",
+            {"email": email, "password": "orbit velvet canyon 42 lantern"},
+        )
         if status != 201:
             raise SystemExit(f"register failed: {status} {body}")
         auth = {"Authorization": f"Bearer {body['token']}"}
         fig["me"] = load(f"{base}/api/v1/me", auth)
-        status, path = _post(f"{base}/api/v1/learning-paths",
-                             {"target_role": "Data Analyst", "timeline_weeks": 52}, auth)
+        status, path = _post(
+            f"{base}/api/v1/learning-paths",
+            {"target_role": "Data Analyst", "timeline_weeks": 52},
+            auth,
+        )
         if status == 201:
             fig["learning_path_by_id"] = load(f"{base}/api/v1/learning-paths/{path['id']}", auth)
         else:

@@ -115,15 +115,24 @@ def wrk(
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s", "--latency"]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration_s + 30).stdout
+    out = subprocess.run(
+        cmd + [url], capture_output=True, text=True, timeout=duration_s + 30
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    sock_err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    sock_err = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     errors = int(non2xx.group(1)) if non2xx else 0
     if sock_err:
         errors += sum(int(g) for g in sock_err.groups())
-    return {"rps": rps, "p50_ms": _ms(lat.get("50", "")), "p99_ms": _ms(lat.get("99", "")), "errors": errors}
+    return {
+        "rps": rps,
+        "p50_ms": _ms(lat.get("50", "")),
+        "p99_ms": _ms(lat.get("99", "")),
+        "errors": errors,
+    }
 
 
 def machine_info() -> dict[str, Any]:

@@ -130,6 +130,7 @@ class TasksConfig:
     max_retries: int = field(default=3, metadata=_range(0, 20))  # transient failures, lost workers
     retry_backoff_s: float = field(default=2.0, metadata=_range(0, 600))  # doubles per retry
     shutdown_grace_s: float = field(default=5.0, metadata=_range(0, 600))  # then jobs requeue
+    engine_processes: int = field(default=2, metadata=_range(0, 64))  # 0: batches use threads
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,9 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         }
     )
     reader = make_redis(_redis_url(app, config.redis.url), reader_cfg, retries=0)
-    hub = EventHub(reader, bus, ev.subscriber_queue, block_ms=ev.hub_block_ms)
+    # A read batch fits half a subscriber queue, so one burst never drops a fast client.
+    batch = max(1, min(500, ev.subscriber_queue // 2))
+    hub = EventHub(reader, bus, ev.subscriber_queue, block_ms=ev.hub_block_ms, batch=batch)
     app[EVENT_STATS] = stats
     app[EVENT_BUS] = bus
     app[EVENT_HUB] = hub

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from db.catalog_seed import fetch_catalog_rows
 from db.jobs import make_connector
 from server.keys import (
     CAREER,
@@ -27,6 +28,7 @@ from server.keys import (
 )
 from services.career.engine import LocalCareerEngine
 from services.tasks.career import CareerSteps
+from services.tasks.engine_pool import EnginePool
 from services.tasks.runner import TaskRunner
 from services.tasks.service import TaskService
 from services.tasks.store import TaskStore
@@ -35,7 +37,7 @@ from services.tasks.worker import TaskWorker
 log = logging.getLogger(__name__)
 
 
-def _career_steps(app: web.Application) -> CareerSteps:
+def _career_steps(app: web.Application, engine_pool: EnginePool | None) -> CareerSteps:
     """The career service when the app has one, else the local engine over the seed catalog."""
     service = app.get(CAREER)
     if service is not None:
@@ -46,7 +48,22 @@ def _career_steps(app: web.Application) -> CareerSteps:
         from services.career.catalog import load_seed_catalog
 
         engine = LocalCareerEngine(load_seed_catalog())
-    return CareerSteps(db=app[DB], engine=engine, service=service, cpu_pool=app[CPU_POOL])
+    return CareerSteps(
+        db=app[DB],
+        engine=engine,
+        service=service,
+        cpu_pool=app[CPU_POOL],
+        engine_pool=engine_pool,
+    )
+
+
+async def _engine_pool(app: web.Application) -> EnginePool | None:
+    """Worker processes for bulk local-engine work, unless an AI provider answers."""
+    processes = app[CONFIG].tasks.engine_processes
+    service = app.get(CAREER)
+    if processes == 0 or (service is not None and service.gateway.provider is not None):
+        return None
+    return EnginePool(await fetch_catalog_rows(app[DB]), processes=processes)
 
 
 async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -59,10 +76,12 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TASKS] = service
     app[TASK_COUNTS] = service.counts
     worker: TaskWorker | None = None
+    engine_pool: EnginePool | None = None
     if cfg.in_process_worker:
+        engine_pool = await _engine_pool(app)
         runner = TaskRunner(
             store,
-            _career_steps(app),
+            _career_steps(app, engine_pool),
             timeout_s=cfg.timeout_s,
             batch_concurrency=cfg.batch_concurrency,
             item_timeout_s=config.ai.deadline_s + 5,
@@ -87,3 +106,5 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             await worker.stop()
+        if engine_pool is not None:
+            await engine_pool.close()

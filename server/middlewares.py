@@ -11,7 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from db.pool import is_unavailable as is_db_unavailable
 from handlers.common import ApiDoc, json_response
 from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, REQUEST_ID
 from server.logs import request_id_var
@@ -113,14 +116,33 @@ async def error_handler(request: web.Request, handler: Handler) -> web.StreamRes
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        headers = {
-            k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")
-        }
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
         detail = _http_detail(exc)
         return problem(exc.status, exc.reason, detail, request, headers=headers)
-    except Exception:
+    except Exception as exc:
+        if dependency_unavailable(exc):
+            log.warning(
+                "dependency unavailable on %s %s: %s",
+                request.method,
+                request.path,
+                exc.__class__.__name__,
+            )
+            return problem(
+                503,
+                "Service Unavailable",
+                "A dependency (database or cache) is unavailable; retry shortly.",
+                request,
+                headers={"Retry-After": "5"},
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(500, "Internal Server Error", "An unexpected error occurred.", request)
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """PostgreSQL or Redis unreachable or too slow: a documented 503, not a 500."""
+    return is_db_unavailable(exc) or isinstance(
+        exc, (RedisConnectionError, RedisTimeoutError, ConnectionError)
+    )
 
 
 def _http_detail(exc: web.HTTPException) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -105,7 +105,8 @@ async def sse_channel_stream(
         stats.notify()
         # The ping task ends when the client is gone or stop_streaming() is called
         # (shutdown, revocation): either way the subscription is released at once.
-        resp._ping_task.add_done_callback(lambda _t, s=sub: s.close())  # type: ignore[union-attr]
+        ping_task: asyncio.Task[None] = resp._ping_task  # type: ignore[assignment]
+        ping_task.add_done_callback(_closer(sub))
         undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
         await _stream(request, resp, sub, bad_id, initial_events or (), final)
     except SlowConsumer as exc:
@@ -123,6 +124,13 @@ async def sse_channel_stream(
             stats.notify()
             resp.stop_streaming()
     return resp
+
+
+def _closer(sub: Subscription) -> Callable[[object], None]:
+    def close(_: object) -> None:
+        sub.close()
+
+    return close
 
 
 async def _stream(

@@ -83,7 +83,9 @@ WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
 # The one transition to a final state; only the writer that makes it publishes the event.
 FINISH = """
 UPDATE tasks
-SET status = %(status)s, result = %(result)s::jsonb, error = %(error)s::jsonb,
+SET status = %(status)s, error = %(error)s::jsonb,
+    result = CASE WHEN %(status)s = 'succeeded'
+                  THEN COALESCE(result, '{}'::jsonb) || %(result)s::jsonb END,
     progress = CASE WHEN %(status)s = 'succeeded' THEN 100 ELSE progress END,
     message = %(message)s, finished_at = now(), updated_at = now()
 WHERE id = %(id)s AND status IN ('queued', 'running')
@@ -119,3 +121,15 @@ SELECT status, count(*) AS n FROM tasks WHERE status IN ('queued', 'running') GR
 
 # One sweeper at a time across all processes (held for the sweep's transaction).
 SWEEP_LOCK = "SELECT pg_try_advisory_xact_lock(7302145003) AS ok"
+
+# A large result is written in pieces before the final UPDATE (which merges its summary
+# keys into it), so no single statement carries megabytes through the driver at once.
+STAGE_RESULT_FIRST = """
+UPDATE tasks SET result = jsonb_build_object(%(key)s::text, %(chunk)s::jsonb)
+WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
+"""
+STAGE_RESULT_APPEND = """
+UPDATE tasks
+SET result = jsonb_set(result, ARRAY[%(key)s::text], (result -> %(key)s) || %(chunk)s::jsonb)
+WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
+"""

@@ -152,7 +152,7 @@ class EventBus:
     async def last_id(self, channel: str) -> tuple[int, int]:
         """The position of the channel's newest event, (0, 0) for an empty channel."""
         async with asyncio.timeout(self._timeout_s):
-            rows = await self._redis.xrevrange(stream_key(channel), count=1)
+            rows: Any = await self._redis.xrevrange(stream_key(channel), count=1)
         return parse_id(_text(rows[0][0])) if rows else ZERO
 
     async def read_range(
@@ -160,7 +160,7 @@ class EventBus:
     ) -> list[Event]:
         """Up to ``count`` events strictly after ``after``, oldest first."""
         async with asyncio.timeout(self._timeout_s):
-            rows = await self._redis.xrange(
+            rows: Any = await self._redis.xrange(
                 stream_key(channel), min="(" + format_id(after), count=count
             )
         return [Event.from_entry(channel, eid, fields) for eid, fields in rows]

@@ -165,7 +165,7 @@ class EventHub:
             streams.update({key: format_id(pos) for key, pos in self._cursors.items()})
             try:
                 async with asyncio.timeout(self._block_ms / 1000 + 5):
-                    reply = await self._redis.xread(
+                    reply: Any = await self._redis.xread(
                         streams, count=self._batch, block=self._block_ms
                     )
                 backoff = 0.05
@@ -177,7 +177,7 @@ class EventHub:
                 continue
             self._reading = False
             self.stats.hub_reads += 1
-            self._dispatch(reply or [])
+            self._dispatch(list(reply or []))  # RESP2: [[key, entries], ...]
 
     def _dispatch(self, reply: list[Any]) -> None:
         for raw_key, entries in reply:

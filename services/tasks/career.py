@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -15,8 +17,10 @@ from db.queries.career import USER_PROFILE
 from services.career.engine import LocalCareerEngine
 from services.career.service import CareerService
 from services.errors import NotFound
+from services.tasks.engine_pool import EnginePool
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _PROFILE_FIELDS = ("current_role", "experience_level", "skills", "goals", "weekly_hours")
 
 
@@ -30,11 +34,13 @@ class CareerSteps:
         engine: LocalCareerEngine,
         service: CareerService | None = None,
         cpu_pool: Executor | None = None,
+        engine_pool: EnginePool | None = None,
     ) -> None:
         self._db = db
         self._engine = engine
         self._service = service
         self._cpu_pool = cpu_pool
+        self._engine_pool = engine_pool
 
     async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -68,11 +74,28 @@ class CareerSteps:
         limit: int,
         profile: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        bulk: bool = False,
     ) -> dict[str, Any]:
-        """A role-recommendation answer; through the AI gateway when the service exists."""
-        if self._service is not None and user_id is not None:
-            return await self._service.recommend_roles(user_id, description, limit=limit)
-        answer = await self._cpu(self._engine.recommend_roles, description, profile or {}, limit)
+        """A role-recommendation answer.
+
+        Through the career service (AI gateway, stored answer) when there is one; but bulk
+        work with no AI provider goes straight to the local engine in the process pool,
+        so hundreds of items never hold the server's GIL.
+        """
+        service = self._service
+        has_provider = service is not None and service.gateway.provider is not None
+        if service is not None and user_id is not None and (has_provider or not bulk):
+            return await service.recommend_roles(user_id, description, limit=limit)
+        answer = None
+        if bulk and self._engine_pool is not None:
+            try:
+                answer = await self._engine_pool.recommend_roles(description, profile, limit)
+            except BrokenProcessPool:  # a pool process died: the thread pool still works
+                log.error("the engine process pool is broken; using threads")
+        if answer is None:
+            answer = await self._cpu(
+                self._engine.recommend_roles, description, profile or {}, limit
+            )
         answer["source"] = "local"
         answer["processed_at"] = datetime.now(UTC).isoformat()
         return answer

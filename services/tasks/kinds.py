@@ -78,6 +78,7 @@ class CareerPort(Protocol):
         limit: int,
         profile: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        bulk: bool = False,
     ) -> dict[str, Any]: ...
 
     async def skill_gaps(self, profile: Mapping[str, Any], target_role: str) -> dict[str, Any]: ...

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import redis.exceptions
 
 from db.pool import is_unavailable
@@ -25,7 +26,7 @@ from services.tasks.kinds import (
     SUCCEEDED,
     CareerPort,
 )
-from services.tasks.store import Attempt, TaskStore, now_iso
+from services.tasks.store import Attempt, ChunkedResult, TaskStore, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +167,7 @@ class TaskRunner:
         gaps = await self.career.skill_gaps(profile, target) if target else None
 
         await self._step(attempt, 75, "Building a learning path.", "learning_path")
-        path = (
-            await self.career.learning_path(profile, target, user_id=user_id) if target else None
-        )
+        path = await self.career.learning_path(profile, target, user_id=user_id) if target else None
         await self._step(attempt, 95, "Writing the report.", "report")
         return {
             "profile_analysis": analysis,
@@ -180,11 +179,11 @@ class TaskRunner:
         }
 
     # -- batch_role_match ---------------------------------------------------------------
-    async def _batch_role_match(self, attempt: Attempt) -> dict[str, Any]:
+    async def _batch_role_match(self, attempt: Attempt) -> ChunkedResult:
         descriptions: list[str] = list(attempt.params["job_descriptions"])
         limit = int(attempt.params.get("limit", 5))
         total = len(descriptions)
-        results: list[dict[str, Any] | None] = [None] * total
+        results: list[bytes] = [b"null"] * total  # each item JSON-encoded as it completes
         semaphore = asyncio.Semaphore(self._batch_concurrency)
         lock = asyncio.Lock()
         stop = asyncio.Event()
@@ -214,8 +213,9 @@ class TaskRunner:
             async with semaphore:  # never more than batch_concurrency calls at once
                 if stop.is_set():
                     return
-                results[index] = await self._match_one(index, text, limit, attempt.user_id)
-            if "error" in (results[index] or {}):
+                item = await self._match_one(index, text, limit, attempt.user_id)
+            results[index] = orjson.dumps(item, default=str)
+            if "error" in item:
                 state["failed"] += 1
             state["done"] += 1
             await report()
@@ -228,19 +228,17 @@ class TaskRunner:
             raise group_error.exceptions[0] from None
         if stopped:
             raise stopped[0]
-        return {
-            "results": results,
-            "total": total,
-            "succeeded": total - state["failed"],
-            "failed": state["failed"],
-        }
+        summary = {"total": total, "succeeded": total - state["failed"], "failed": state["failed"]}
+        return ChunkedResult("results", results, summary)
 
     async def _match_one(self, index: int, text: str, limit: int, user_id: str) -> dict[str, Any]:
         """One description's answer, or an error entry for it (never fails the batch)."""
         for _ in range(self._item_rate_limit_retries + 1):
             try:
                 async with asyncio.timeout(self._item_timeout_s):
-                    answer = await self.career.recommend_roles(text, limit=limit, user_id=user_id)
+                    answer = await self.career.recommend_roles(
+                        text, limit=limit, user_id=user_id, bulk=True
+                    )
                 return {"index": index, **answer}
             except RateLimited as exc:  # the user's AI quota: wait for it, then go on
                 await asyncio.sleep(min(exc.retry_after, self._item_timeout_s))

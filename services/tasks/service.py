@@ -47,8 +47,8 @@ def task_view(row: dict[str, Any]) -> dict[str, Any]:
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
     }
-    if row.get("result") is not None:
-        view["result"] = row["result"]
+    if row.get("result") is not None and row["status"] == "succeeded":
+        view["result"] = row["result"]  # (a large result is staged while still running)
     if row.get("error") is not None:
         view["error"] = row["error"]
     return view

@@ -48,6 +48,35 @@ def final_event_data(task_id: str, status: str, result: Any, error: Any) -> dict
 
 
 @dataclass
+class ChunkedResult:
+    """A large result built as it is produced: ``items`` are JSON-encoded list entries
+    (in order) stored under ``key``, ``summary`` holds the other top-level fields.
+
+    Encoding each item as it completes and writing the list in chunks keeps every step
+    small: a 500-item batch result is ~3 MB of JSON, and encoding or sending it in one
+    piece would block the event loop for tens of milliseconds.
+    """
+
+    key: str
+    items: list[bytes]
+    summary: dict[str, Any]
+    chunk_items: int = 50
+
+    def chunks(self) -> list[bytes]:
+        """The items as JSON arrays of up to ``chunk_items`` entries."""
+        n = self.chunk_items
+        return [
+            b"[" + b",".join(self.items[i : i + n]) + b"]" for i in range(0, len(self.items), n)
+        ]
+
+    def fragment(self) -> orjson.Fragment:
+        """The whole result as pre-encoded JSON (for the final event)."""
+        head = b'{"' + self.key.encode() + b'":[' + b",".join(self.items) + b"]"
+        rest = orjson.dumps(self.summary)[1:]  # "}" or ',"k":v,...}'
+        return orjson.Fragment(head + (b"," + rest if rest != b"}" else rest))
+
+
+@dataclass
 class Attempt:
     """One run of a task: what the worker needs and the fencing token of its writes."""
 
@@ -151,12 +180,17 @@ class TaskStore:
         """
         if status not in FINAL_EVENT:
             raise ValueError(f"not a final status: {status}")
+        stored = result
+        if isinstance(result, ChunkedResult):
+            if status == SUCCEEDED and not await self._stage(task_id, attempt, result):
+                return False
+            stored, result = result.summary, result.fragment()
         row = await self._db.fetch_one(
             q.FINISH,
             {
                 "id": task_id,
                 "status": status,
-                "result": _json(result) if status == SUCCEEDED else None,
+                "result": _json(stored) if status == SUCCEEDED else None,
                 "error": _json(error) if status == FAILED else None,
                 "message": message,
                 "attempt": attempt,
@@ -169,6 +203,19 @@ class TaskStore:
         await self.publish(
             task_id, FINAL_EVENT[status], final_event_data(task_id, status, result, error)
         )
+        return True
+
+    async def _stage(self, task_id: str, attempt: int | None, result: ChunkedResult) -> bool:
+        """Write a chunked result's list into the row, chunk by chunk (still ``running``)."""
+        if attempt is None:
+            raise ValueError("a chunked result needs the attempt that produced it")
+        for n, chunk in enumerate(result.chunks() or [b"[]"]):
+            written = await self._db.execute(
+                q.STAGE_RESULT_APPEND if n else q.STAGE_RESULT_FIRST,
+                {"id": task_id, "attempt": attempt, "key": result.key, "chunk": chunk.decode()},
+            )
+            if not written:
+                return False  # superseded (or already final)
         return True
 
     async def requeue(self, task_id: str, *, message: str, attempt: int | None = None) -> bool:

@@ -204,3 +204,6 @@ export function pageHeader(title, subtitle, ...actions) {
 export function humanize(key) {
   return String(key || "").replace(/_/g, " ").replace(/^\w/, (c) => c.toUpperCase());
 }
+
+/** el.append(...) that skips null/undefined/false children (native append prints "null"). */
+export const add = (el, ...children) => append(el, children);

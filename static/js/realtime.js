@@ -77,6 +77,7 @@ export class RealtimeClient {
     this.seq = 0;
     this.retryAt = 0;
     this.everConnected = false;
+    this.connectedSince = 0;
     // The user's own recommendations channel is subscribed automatically by the server;
     // we still track its position so a reconnect resumes without losing events.
     this.channels.set("recommendations", null);
@@ -103,6 +104,8 @@ export class RealtimeClient {
     this.ws = null;
     this._failPending("Signed out.");
     this.channels = new Map([["recommendations", null]]);
+    this.connectedSince = 0;
+    this.everConnected = false;
     this._setState(null);
   }
 
@@ -138,7 +141,11 @@ export class RealtimeClient {
         this.failures = 0;
         this.everConnected = true;
         this._setState("connected");
-        this._resubscribe();
+        // Channels that saw no event yet resume from when the previous connection began:
+        // whatever was published after that and not received here is replayed.
+        const floor = this.connectedSince;
+        this.connectedSince = Date.parse(msg.server_time) || Date.now();
+        this._resubscribe(floor);
       }
       this._dispatch(msg);
     });
@@ -191,10 +198,11 @@ export class RealtimeClient {
     this._connect();
   }
 
-  _resubscribe() {
+  _resubscribe(floor) {
     for (const [channel, last] of this.channels) {
       const msg = { type: "subscribe", channel };
       if (last) msg.last_event_id = last;
+      else if (floor) msg.last_event_id = `${Math.max(0, Math.floor(floor) - 1)}-0`;
       this._send(msg);
     }
   }
@@ -230,16 +238,32 @@ export class RealtimeClient {
         if (set) for (const fn of set) fn(msg);
         break;
       }
+      case "subscribed": {
+        // If the server tells us its position, start from there.
+        const channel = this._channelKey(msg.channel);
+        const pos = msg.last_event_id || msg.position;
+        if (pos && this.channels.has(channel) && !this.channels.get(channel)) this.channels.set(channel, pos);
+      }
+      // falls through
       case "ack":
-      case "subscribed":
       case "unsubscribed":
       case "pong": {
-        const p = msg.id && this.pending.get(msg.id);
+        // An ack names the stored interaction in "id" and echoes our message id in "ref".
+        const key = msg.ref ?? msg.id;
+        const p = key !== undefined && this.pending.get(key);
         if (p) {
           clearTimeout(p.timer);
-          this.pending.delete(msg.id);
+          this.pending.delete(key);
           p.resolve(msg);
         }
+        break;
+      }
+      case "reset": {
+        // Our position fell out of the retention window: resume from what the server has.
+        const channel = this._channelKey(msg.channel);
+        if (this.channels.has(channel)) this.channels.set(channel, null);
+        const set = this.channelListeners.get(channel);
+        if (set) for (const fn of set) fn({ ...msg, event: "__reset" });
         break;
       }
       case "error": {

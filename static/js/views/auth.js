@@ -1,7 +1,7 @@
 // Sign in / create account.
 
 import { post } from "../api.js";
-import { busy, clearProblem, debounce, field, formAlert, h, showProblem, toast } from "../dom.js";
+import { add, busy, clearProblem, debounce, field, formAlert, h, showProblem, toast } from "../dom.js";
 import { strengthMeter } from "./passwords.js";
 
 export async function render(root, ctx) {
@@ -74,7 +74,7 @@ export async function render(root, ctx) {
   });
 
   root.classList.add("page-auth");
-  root.append(
+  add(root, 
     h("div", { class: "auth-wrap" },
       h("div", { class: "auth-intro" },
         h("p", { class: "eyebrow" }, "FluentPro"),

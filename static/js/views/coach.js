@@ -1,6 +1,6 @@
 // Career-coach chat over the WebSocket: tokens appear as they arrive.
 
-import { h, pageHeader, sourceBadge } from "../dom.js";
+import { add, h, pageHeader, sourceBadge } from "../dom.js";
 
 const SUGGESTIONS = [
   "What role should I aim for next?",
@@ -25,14 +25,14 @@ export async function render(root, ctx) {
     const body = h("div", { class: "bubble-text" }, text || "");
     const meta = h("div", { class: "bubble-meta" }, who === "coach" ? "Coach" : "You", source ? sourceBadge(source) : null);
     const li = h("li", { class: `bubble bubble-${who}` }, meta, body);
-    log.append(li);
+    add(log, li);
     scroll();
     return { li, body, meta };
   }
 
   for (const m of transcript) bubble(m.who, m.text, m.source);
   if (!transcript.length) {
-    log.append(h("li", { class: "chat-empty" },
+    add(log, h("li", { class: "chat-empty" },
       h("p", null, "Hi! I'm your career coach. I know your profile and can help you plan your next step."),
       h("div", { class: "btn-row" }, SUGGESTIONS.map((s) => {
         const b = h("button", { type: "button", class: "btn btn-ghost btn-sm" }, s);
@@ -81,7 +81,7 @@ export async function render(root, ctx) {
       onDone(msg) {
         entry.source = msg.source;
         reply.li.dataset.done = "1";
-        reply.meta.append(sourceBadge(msg.source));
+        add(reply.meta, sourceBadge(msg.source));
         if (!entry.text) reply.body.textContent = "(no answer)";
         end();
       },
@@ -110,7 +110,7 @@ export async function render(root, ctx) {
   });
 
   root.classList.add("page-chat");
-  root.append(
+  add(root, 
     pageHeader("Career coach", "Grounded in your profile. Answers stream in as they are written.", clearBtn),
     h("div", { class: "card chat-card" }, log, note, form));
   input.focus();

@@ -2,7 +2,7 @@
 // buttons, and the live "adapting to you" feed (WebSocket, REST fallback).
 
 import { get, ndjson } from "../api.js";
-import { busy, clear, clearProblem, field, formAlert, h, humanize, pageHeader, problemBox, scoreRing, showProblem, toast } from "../dom.js";
+import { add, busy, clear, clearProblem, field, formAlert, h, humanize, pageHeader, problemBox, scoreRing, showProblem, toast } from "../dom.js";
 import { adaptiveCard } from "./home.js";
 
 const ACTIONS = [
@@ -117,7 +117,7 @@ export async function render(root, ctx) {
         }
         if (!line.course_recommendation) return;
         n += 1;
-        streamList.append(recommendationCard(line, ctx));
+        add(streamList, recommendationCard(line, ctx));
         streamStatus.textContent = `${n} course${n === 1 ? "" : "s"} so far…`;
       }, { signal: controller.signal });
       streamStatus.textContent = n ? `${n} course${n === 1 ? "" : "s"} recommended.` : "No courses matched these goals.";
@@ -157,8 +157,8 @@ export async function render(root, ctx) {
     try {
       const page = await get(`courses?${qs}`);
       clear(searchList);
-      if (!page.items.length) searchList.append(h("p", { class: "muted" }, "No courses found."));
-      for (const c of page.items) searchList.append(courseCard({ ...c, course_id: c.id }, ctx));
+      if (!page.items.length) add(searchList, h("p", { class: "muted" }, "No courses found."));
+      for (const c of page.items) add(searchList, courseCard({ ...c, course_id: c.id }, ctx));
     } catch (err) {
       showProblem(searchForm, err);
     } finally {
@@ -174,7 +174,7 @@ export async function render(root, ctx) {
     seen.add(rec.id);
     const card = adaptiveCard(rec, live);
     if (live) feed.prepend(card);
-    else feed.append(card);
+    else add(feed, card);
     feed.querySelector(".empty-note")?.remove();
   };
   const loadAdaptive = async () => {
@@ -182,9 +182,9 @@ export async function render(root, ctx) {
       const page = await get("recommendations/adaptive?limit=10");
       const fresh = page.items.filter((r) => !seen.has(r.id));
       for (const r of fresh.reverse()) addRec(r, seen.size > 0);
-      if (!seen.size && !feed.querySelector(".empty-note")) feed.append(h("li", { class: "empty-note muted" }, "As you view, start, finish or skip courses, suggestions appear here."));
+      if (!seen.size && !feed.querySelector(".empty-note")) add(feed, h("li", { class: "empty-note muted" }, "As you view, start, finish or skip courses, suggestions appear here."));
     } catch (err) {
-      clear(feed).append(h("li", null, problemBox(err)));
+      add(clear(feed), h("li", null, problemBox(err)));
     }
   };
   await loadAdaptive();
@@ -207,7 +207,7 @@ export async function render(root, ctx) {
     refreshTimer = setTimeout(tick, 600);
   };
 
-  root.append(
+  add(root, 
     pageHeader("Courses", "Recommendations arrive one by one as they are found. Track what you do and FluentPro adapts."),
     h("div", { class: "split split-right" },
       h("div", { class: "split-main" },

@@ -1,7 +1,7 @@
 // Overview: onboarding checklist (live over SSE), next best action, adaptive feed.
 
 import { get } from "../api.js";
-import { clear, formatDate, formatDay, h, humanize, pageHeader, problemBox } from "../dom.js";
+import { add, clear, formatDate, formatDay, h, humanize, pageHeader, problemBox } from "../dom.js";
 import { openSSE } from "../realtime.js";
 
 const STEP_LINKS = {
@@ -69,12 +69,12 @@ export async function render(root, ctx) {
     seen.add(rec.id);
     feed.querySelector(".empty-note")?.remove();
     if (live) feed.prepend(adaptiveCard(rec, true));
-    else feed.append(adaptiveCard(rec, false));
+    else add(feed, adaptiveCard(rec, false));
   };
 
   const stream = openSSE("/api/v1/onboarding/progress/stream", {
     progress: (data) => {
-      clear(onboardingBox).append(checklist(data));
+      add(clear(onboardingBox), checklist(data));
       onboardingBox.dataset.updated = String(Date.now());
       liveNote.textContent = `updated ${new Date().toLocaleTimeString()}`;
     },
@@ -92,7 +92,7 @@ export async function render(root, ctx) {
 
   const greeting = new Date().getHours() < 12 ? "Good morning" : new Date().getHours() < 18 ? "Good afternoon" : "Good evening";
   const p = user.profile || {};
-  root.append(
+  add(root, 
     pageHeader(`${greeting}, ${user.display_name || "there"}`,
       p.current_role ? `${p.current_role}${p.goals && p.goals.length ? ` · aiming for ${p.goals.slice(0, 2).join(", ")}` : ""}` : "Let's find your next role."),
     h("div", { class: "grid-2 home-grid" },
@@ -113,9 +113,9 @@ export async function render(root, ctx) {
   try {
     const page = await get("recommendations/adaptive?limit=5");
     for (const r of page.items) addRec(r, false);
-    if (!seen.size) feed.append(h("li", { class: "empty-note muted" }, "Nothing yet. Track courses you view, start, finish or skip, and suggestions will appear here live."));
+    if (!seen.size) add(feed, h("li", { class: "empty-note muted" }, "Nothing yet. Track courses you view, start, finish or skip, and suggestions will appear here live."));
   } catch (err) {
-    feed.append(h("li", null, problemBox(err)));
+    add(feed, h("li", null, problemBox(err)));
   }
 
   return {

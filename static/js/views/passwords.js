@@ -1,7 +1,7 @@
 // Password tools: a live strength meter (debounced analyse) and a generator.
 
 import { post } from "../api.js";
-import { busy, clear, debounce, field, formAlert, h, humanize, pageHeader, problemBox, showProblem, clearProblem, toast } from "../dom.js";
+import { add, busy, clear, clearProblem, debounce, field, formAlert, h, humanize, pageHeader, problemBox, showProblem, toast } from "../dom.js";
 
 const STRENGTH_LABEL = {
   very_weak: "Very weak",
@@ -32,20 +32,20 @@ export function strengthMeter({ compact = false } = {}) {
     clear(details);
     const ct = result.crack_time || {};
     if (!compact) {
-      details.append(h("dl", { class: "crack-times" },
+      add(details, h("dl", { class: "crack-times" },
         h("div", null, h("dt", null, "Online attack (throttled)"), h("dd", null, ct.online_throttled || "—")),
         h("div", null, h("dt", null, "Offline, slow hash"), h("dd", null, ct.offline_slow_hash || "—")),
         h("div", null, h("dt", null, "Offline, fast hash"), h("dd", null, ct.offline_fast_hash || "—")),
         h("div", null, h("dt", null, "Entropy"), h("dd", null, `${Math.round(result.entropy_bits)} bits`))));
     } else {
-      details.append(h("p", { class: "muted small" }, `Offline crack time: ${ct.offline_slow_hash || "—"}`));
+      add(details, h("p", { class: "muted small" }, `Offline crack time: ${ct.offline_slow_hash || "—"}`));
     }
-    if (result.breached) details.append(h("p", { class: "pw-breached" }, "This password appears in public breach lists. Do not use it."));
+    if (result.breached) add(details, h("p", { class: "pw-breached" }, "This password appears in public breach lists. Do not use it."));
     if (result.vulnerabilities && result.vulnerabilities.length) {
-      details.append(h("h4", null, "Weaknesses"), h("ul", { class: "vuln-list" }, result.vulnerabilities.map((v) => h("li", null, v))));
+      add(details, h("h4", null, "Weaknesses"), h("ul", { class: "vuln-list" }, result.vulnerabilities.map((v) => h("li", null, v))));
     }
     const recs = compact ? (result.recommendations || []).slice(0, 2) : result.recommendations || [];
-    if (recs.length) details.append(h("h4", null, "Suggestions"), h("ul", { class: "rec-list" }, recs.map((v) => h("li", null, v))));
+    if (recs.length) add(details, h("h4", null, "Suggestions"), h("ul", { class: "rec-list" }, recs.map((v) => h("li", null, v))));
   }
 
   function reset() {
@@ -71,7 +71,7 @@ export function strengthMeter({ compact = false } = {}) {
       if (mine === seq) paint(result);
     } catch (err) {
       if (err.name === "AbortError" || mine !== seq) return;
-      clear(details).append(problemBox(err));
+      add(clear(details), problemBox(err));
     }
   }
 
@@ -147,7 +147,7 @@ export async function render(root, ctx) {
         meter.paint(g.security_analysis);
         input.focus();
       });
-      clear(output).append(
+      add(clear(output), 
         h("div", { class: "gen-result" },
           h("code", { class: "gen-password", "data-testid": "generated-password" }, g.password),
           h("div", { class: "gen-actions" }, copy, useIt)),
@@ -164,7 +164,7 @@ export async function render(root, ctx) {
     }
   });
 
-  root.append(
+  add(root, 
     pageHeader("Password tools", "Check how strong a password is as you type, or generate a strong one."),
     h("div", { class: "grid-2" },
       h("section", { class: "card", "aria-labelledby": "pw-check-h" },

@@ -1,7 +1,7 @@
 // Learning paths: build one toward a role, list them, open one (milestones).
 
 import { get, post } from "../api.js";
-import { busy, chips, clear, clearProblem, field, formAlert, formatDay, h, humanize, pageHeader, problemBox, showProblem, sourceBadge } from "../dom.js";
+import { add, busy, chips, clear, clearProblem, field, formAlert, formatDay, h, humanize, pageHeader, problemBox, showProblem, sourceBadge } from "../dom.js";
 
 function titleOf(path) {
   const t = path.target_role;
@@ -59,24 +59,24 @@ export async function render(root, ctx) {
     try {
       const page = await get("learning-paths?limit=50");
       clear(list);
-      if (!page.items.length) list.append(h("li", { class: "muted" }, "No paths yet — build your first one."));
+      if (!page.items.length) add(list, h("li", { class: "muted" }, "No paths yet — build your first one."));
       for (const p of page.items) {
-        list.append(h("li", null, h("a", {
+        add(list, h("li", null, h("a", {
           href: `#/paths/${p.id}`,
           "aria-current": p.id === selected ? "page" : null,
         }, h("strong", null, titleOf(p)), h("span", { class: "muted small" }, `${p.timeline_weeks} weeks · ${formatDay(p.created_at)}`))));
       }
     } catch (err) {
-      clear(list).append(h("li", null, problemBox(err)));
+      add(clear(list), h("li", null, problemBox(err)));
     }
   }
 
   async function open(id) {
-    clear(detail).append(h("div", { class: "card skeleton" }));
+    add(clear(detail), h("div", { class: "card skeleton" }));
     try {
-      clear(detail).append(pathView(await get(`learning-paths/${encodeURIComponent(id)}`)));
+      add(clear(detail), pathView(await get(`learning-paths/${encodeURIComponent(id)}`)));
     } catch (err) {
-      clear(detail).append(problemBox(err));
+      add(clear(detail), problemBox(err));
     }
   }
 
@@ -93,7 +93,7 @@ export async function render(root, ctx) {
     busy(submit, true, "Building…");
     try {
       const path = await post("learning-paths", body);
-      clear(detail).append(pathView(path));
+      add(clear(detail), pathView(path));
       history.replaceState(null, "", `#/paths/${path.id}`);
       await loadList(path.id);
       detail.querySelector("h2")?.setAttribute("tabindex", "-1");
@@ -107,18 +107,18 @@ export async function render(root, ctx) {
           weeks.value = String(Math.min(min, 104));
           form.requestSubmit();
         });
-        form.querySelector(".form-alert").append(h("div", { class: "alert-actions" }, fix));
+        add(form.querySelector(".form-alert"), h("div", { class: "alert-actions" }, fix));
       }
     } finally {
       busy(submit, false);
     }
   });
 
-  root.append(
+  add(root, 
     pageHeader("Learning paths", "A week-by-week plan of courses toward the role you want."),
     h("div", { class: "split" },
       h("aside", { class: "split-side" }, form, h("section", { class: "card", "aria-labelledby": "paths-h" }, h("h2", { id: "paths-h" }, "Your paths"), list)),
       h("div", { class: "split-main" }, detail)));
-  if (!openId) detail.append(h("div", { class: "empty card" }, h("h2", null, "No path open"), h("p", null, "Build a path or open one from your list.")));
+  if (!openId) add(detail, h("div", { class: "empty card" }, h("h2", null, "No path open"), h("p", null, "Build a path or open one from your list.")));
   await Promise.all([loadList(openId), openId ? open(openId) : null]);
 }

@@ -1,7 +1,7 @@
 // Profile editing: PATCH /me.
 
 import { patch } from "../api.js";
-import { busy, clearProblem, field, formAlert, h, pageHeader, showProblem, toast } from "../dom.js";
+import { add, busy, clearProblem, field, formAlert, h, pageHeader, showProblem, toast } from "../dom.js";
 
 const LEVELS = [
   ["", "Not set"],
@@ -79,7 +79,7 @@ export async function render(root, ctx) {
     }
   });
 
-  root.append(
+  add(root, 
     pageHeader("Your profile", "Recommendations, learning paths and the coach use what you tell us here."),
     welcome ? h("div", { class: "alert alert-info", role: "status" },
       h("strong", null, "Welcome to FluentPro! "), "Tell us where you are and where you want to go, then try ",

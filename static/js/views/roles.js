@@ -1,7 +1,7 @@
 // Role recommendations from a pasted job description.
 
 import { post } from "../api.js";
-import { busy, chips, clear, clearProblem, field, formAlert, formatDate, h, humanize, pageHeader, scoreRing, showProblem, sourceBadge } from "../dom.js";
+import { add, busy, chips, clear, clearProblem, field, formAlert, formatDate, h, humanize, pageHeader, scoreRing, showProblem, sourceBadge } from "../dom.js";
 
 const SAMPLE = "We are hiring a senior backend engineer to design and scale our Python services. "
   + "You will own PostgreSQL data models, build REST APIs, run workloads on Kubernetes and AWS, "
@@ -35,7 +35,7 @@ function roleCard(rec, rank) {
 function renderAnswer(out, answer) {
   clear(out);
   const recs = answer.recommendations || [];
-  out.append(
+  add(out, 
     h("div", { class: "result-head" },
       h("h2", null, `${recs.length} matching role${recs.length === 1 ? "" : "s"}`),
       sourceBadge(answer.source),
@@ -78,7 +78,7 @@ export async function render(root) {
     }
     busy(submit, true, "Analysing…");
     out.setAttribute("aria-busy", "true");
-    clear(out).append(h("div", { class: "skeleton-grid" }, [1, 2, 3].map(() => h("div", { class: "card skeleton" }))));
+    add(clear(out), h("div", { class: "skeleton-grid" }, [1, 2, 3].map(() => h("div", { class: "card skeleton" }))));
     try {
       lastAnswer = await post("recommendations/roles", { job_description: desc.value, limit: Number(limit.value) });
       renderAnswer(out, lastAnswer);
@@ -91,6 +91,6 @@ export async function render(root) {
     }
   });
 
-  root.append(pageHeader("Role match", "Paste a job description: we rank the roles it fits, explain why, and list what you would need to learn."), form, out);
+  add(root, pageHeader("Role match", "Paste a job description: we rank the roles it fits, explain why, and list what you would need to learn."), form, out);
   if (lastAnswer) renderAnswer(out, lastAnswer);
 }

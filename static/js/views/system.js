@@ -2,7 +2,7 @@
 // a chart of the last minutes, circuit breakers with isolate/reset.
 
 import { get, post } from "../api.js";
-import { busy, clear, formatDate, h, humanize, pageHeader, toast } from "../dom.js";
+import { add, busy, clear, formatDate, h, humanize, pageHeader, toast } from "../dom.js";
 import { openSSE } from "../realtime.js";
 
 const WINDOW_S = 300; // five minutes of samples
@@ -31,7 +31,10 @@ function drawChart(canvas, samples) {
   const text = css.getPropertyValue("--muted").trim() || "#667";
   const pad = { l: 40, r: 44, t: 10, b: 20 };
   const now = Date.now();
-  const x = (t) => pad.l + ((t - (now - WINDOW_S * 1000)) / (WINDOW_S * 1000)) * (w - pad.l - pad.r);
+  // The axis grows with the data, from one minute up to the full window.
+  const first = samples.length ? samples[0].t : now;
+  const spanMs = Math.min(WINDOW_S * 1000, Math.max(60_000, now - first));
+  const x = (t) => pad.l + ((t - (now - spanMs)) / spanMs) * (w - pad.l - pad.r);
   const maxLag = Math.max(10, ...samples.map((s) => s.lag));
   const maxRps = Math.max(5, ...samples.map((s) => s.rps));
   const yL = (v) => hgt - pad.b - (v / maxLag) * (hgt - pad.t - pad.b);
@@ -49,7 +52,7 @@ function drawChart(canvas, samples) {
     g.fillText(`${Math.round(maxLag * (1 - i / 4))}`, 4, yy + 4);
     g.fillText(`${Math.round(maxRps * (1 - i / 4))}`, w - pad.r + 6, yy + 4);
   }
-  g.fillText("−5 min", pad.l, hgt - 4);
+  g.fillText(spanMs >= 120_000 ? `−${Math.round(spanMs / 60_000)} min` : `−${Math.round(spanMs / 1000)} s`, pad.l, hgt - 4);
   g.fillText("now", w - pad.r - 20, hgt - 4);
   const line = (color, pick, y) => {
     g.strokeStyle = color;
@@ -62,6 +65,11 @@ function drawChart(canvas, samples) {
       else g.lineTo(px, py);
     });
     g.stroke();
+    g.fillStyle = color;
+    const lastS = samples[samples.length - 1];
+    g.beginPath();
+    g.arc(x(lastS.t), y(pick(lastS)), 3, 0, Math.PI * 2);
+    g.fill();
   };
   if (samples.length) {
     line(c1, (s) => s.lag, yL);
@@ -74,7 +82,7 @@ export async function render(root) {
   const conns = tile("Open connections", "connections");
   const tasks = tile("Tasks", "tasks");
   const rps = tile("Requests / s", "rps");
-  const canvas = h("canvas", { class: "chart", role: "img", "aria-label": "Loop lag p99 (ms, left axis) and requests per second (right axis) over the last five minutes" });
+  const canvas = h("canvas", { class: "chart", role: "img", "aria-label": "Loop lag p99 (ms, left axis) and requests per second (right axis) over the last few minutes" });
   const breakerBody = h("tbody", { "data-testid": "breakers" });
   const events = h("ol", { class: "event-log", "aria-live": "polite", "aria-label": "Breaker events" });
   const updated = h("span", { class: "muted small", "data-testid": "metrics-updated" }, "waiting for metrics…");
@@ -86,7 +94,7 @@ export async function render(root) {
   function renderBreakers() {
     clear(breakerBody);
     if (!breakers.size) {
-      breakerBody.append(h("tr", null, h("td", { colspan: 5, class: "muted" }, "No circuit breakers reported yet.")));
+      add(breakerBody, h("tr", null, h("td", { colspan: 5, class: "muted" }, "No circuit breakers reported yet.")));
       return;
     }
     for (const [name, b] of [...breakers.entries()].sort()) {
@@ -108,7 +116,7 @@ export async function render(root) {
       };
       isolate.addEventListener("click", act("isolate", isolate));
       reset.addEventListener("click", act("reset", reset));
-      breakerBody.append(h("tr", { dataset: { breaker: name, state: b.state } },
+      add(breakerBody, h("tr", { dataset: { breaker: name, state: b.state } },
         h("th", { scope: "row" }, name, b.shared === false ? h("span", { class: "muted small" }, " (local)") : null),
         h("td", null, stateBadge(b.state)),
         h("td", null, b.failures ?? "—"),
@@ -156,11 +164,11 @@ export async function render(root) {
     while (events.children.length > 50) events.lastChild.remove();
   }
 
-  root.append(
+  add(root, 
     pageHeader("System", "Live health of this deployment: event loop, connections, tasks and circuit breakers.", updated),
     h("div", { class: "tiles" }, lag.el, conns.el, tasks.el, rps.el),
     h("section", { class: "card", "aria-labelledby": "chart-h" },
-      h("div", { class: "card-title-row" }, h("h2", { id: "chart-h" }, "Last five minutes"),
+      h("div", { class: "card-title-row" }, h("h2", { id: "chart-h" }, "Recent minutes"),
         h("p", { class: "legend small" }, h("span", { class: "key key-lag" }), "loop lag p99 (ms) ", h("span", { class: "key key-rps" }), "requests/s")),
       canvas),
     h("div", { class: "grid-2" },

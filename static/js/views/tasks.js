@@ -2,7 +2,7 @@
 // cancel, see the result; list earlier tasks.
 
 import { del, get, post } from "../api.js";
-import { busy, chips, clear, clearProblem, field, formAlert, formatDate, h, humanize, pageHeader, problemBox, showProblem, sourceBadge, toast } from "../dom.js";
+import { add, busy, chips, clear, clearProblem, field, formAlert, formatDate, h, humanize, pageHeader, problemBox, showProblem, sourceBadge, toast } from "../dom.js";
 import { openSSE } from "../realtime.js";
 
 const KIND_LABEL = { career_report: "Career report", batch_role_match: "Batch role match" };
@@ -99,7 +99,7 @@ function taskPanel(task, { onFinished } = {}) {
       if (d.message) {
         message.textContent = d.message;
         if (d.message !== lastMessage) {
-          log.append(h("li", null, h("span", { class: "muted small" }, new Date(d.timestamp || Date.now()).toLocaleTimeString()), ` ${d.message}`));
+          add(log, h("li", null, h("span", { class: "muted small" }, new Date(d.timestamp || Date.now()).toLocaleTimeString()), ` ${d.message}`));
           lastMessage = d.message;
         }
       }
@@ -107,12 +107,12 @@ function taskPanel(task, { onFinished } = {}) {
     complete: (d) => {
       setProgress(100);
       finish("succeeded", "Finished.");
-      clear(result).append(h("h4", null, "Result"), resultView(task.kind, d.result));
+      add(clear(result), h("h4", null, "Result"), resultView(task.kind, d.result));
     },
     failed: (d) => {
       const e = d.error || {};
       finish("failed", `Failed: ${e.message || e.detail || "unknown error"}`);
-      clear(result).append(problemBox({ title: "The task failed", detail: e.message || JSON.stringify(e) }));
+      add(clear(result), problemBox({ title: "The task failed", detail: e.message || JSON.stringify(e) }));
     },
     cancelled: () => finish("cancelled", "Cancelled."),
   }, { name: `task-${task.task_id}`, closeOn: FINAL });
@@ -158,24 +158,24 @@ export async function render(root, ctx) {
     const p = taskPanel(task, { onFinished: () => loadHistory() });
     panels.set(task.task_id, p);
     if (where === "prepend") live.prepend(p.el);
-    else live.append(p.el);
+    else add(live, p.el);
   };
 
   async function loadHistory() {
     try {
       const page = await get("tasks?limit=10");
       clear(history);
-      if (!page.items.length) history.append(h("li", { class: "muted" }, "No tasks yet."));
+      if (!page.items.length) add(history, h("li", { class: "muted" }, "No tasks yet."));
       for (const t of page.items) {
         const open = h("button", { type: "button", class: "btn btn-ghost btn-sm" }, "Open");
         open.addEventListener("click", () => openTask(t));
-        history.append(h("li", { dataset: { taskId: t.task_id } },
+        add(history, h("li", { dataset: { taskId: t.task_id } },
           h("div", null, h("strong", null, KIND_LABEL[t.kind] || t.kind), " ",
             h("span", { class: "badge badge-status", dataset: { status: t.status } }, humanize(t.status))),
           h("span", { class: "muted small" }, `${formatDate(t.created_at)} · ${t.progress}%`), open));
       }
     } catch (err) {
-      clear(history).append(h("li", null, problemBox(err)));
+      add(clear(history), h("li", null, problemBox(err)));
     }
   }
 
@@ -204,7 +204,7 @@ export async function render(root, ctx) {
     }
   });
 
-  root.append(
+  add(root, 
     pageHeader("Reports & tasks", "Long analyses run in the background. Watch them progress live, or come back later."),
     h("div", { class: "split" },
       h("aside", { class: "split-side" }, form, h("section", { class: "card", "aria-labelledby": "hist-h" }, h("h2", { id: "hist-h" }, "Recent tasks"), history)),
@@ -215,7 +215,7 @@ export async function render(root, ctx) {
     try {
       openTask(await get(`tasks/${encodeURIComponent(preset)}`));
     } catch (err) {
-      live.append(problemBox(err));
+      add(live, problemBox(err));
     }
   }
   return { cleanup: () => { for (const p of panels.values()) p.close(); } };

@@ -1,0 +1,99 @@
+"""Reference servers for bench_fanout.py, each run in its own process.
+
+``echo``: a bare aiohttp WebSocket echo server. ``sse``: a minimal FastAPI + sse-starlette
+server doing the same Redis Stream fan-out idiomatically (one reader, a queue per client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import resource
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+def echo(port: int) -> None:
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            await ws.send_str(msg.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/echo", handler)
+    app.router.add_get("/health", lambda r: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def sse(port: int, redis_url: str, key: str) -> None:
+    import redis.asyncio as aioredis
+    import uvicorn
+    from fastapi import FastAPI
+    from sse_starlette.sse import EventSourceResponse
+
+    queues: set[asyncio.Queue[Any]] = set()
+
+    async def reader() -> None:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
+        last = "$"
+        while True:
+            reply = await client.xread({key: last}, block=1000, count=500)
+            for _key, entries in reply or []:
+                for eid, fields in entries:
+                    last = eid
+                    item = {"id": eid.decode(), "event": "bench", "data": fields[b"d"].decode()}
+                    for q in list(queues):
+                        with contextlib.suppress(asyncio.QueueFull):
+                            q.put_nowait(item)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(reader())
+        yield
+        task.cancel()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/stream")
+    async def stream() -> EventSourceResponse:
+        q: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
+        queues.add(q)
+
+        async def gen() -> AsyncIterator[dict[str, Any]]:
+            try:
+                while True:
+                    yield await q.get()
+            finally:
+                queues.discard(q)
+
+        return EventSourceResponse(gen(), ping=15)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("kind", choices=("echo", "sse"))
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--redis")
+    p.add_argument("--key", default="bench:peer")
+    args = p.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.kind == "echo":
+        echo(args.port)
+    else:
+        sse(args.port, args.redis, args.key)
+
+
+if __name__ == "__main__":
+    main()
