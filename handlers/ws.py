@@ -78,6 +78,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         heartbeat=cfg.events.sse_ping_interval_s * 2,
         max_msg_size=cfg.limits.ws_max_frame_bytes,
         timeout=cfg.events.send_timeout_s,
+        # Small JSON messages; per-connection deflate would cost CPU on every fan-out
+        # and rules out the hub's direct writes (server/write_now.py).
+        compress=False,
     )
     await ws.prepare(request)
     if user is None:

@@ -311,4 +311,4 @@ def load_config(
     return Config(**built, pepper=env.get("FLUENTPRO_PEPPER", ""))
 
 
-__all__ = ["Config", "ConfigError", "load_config", "PROJECT_ROOT"]
+__all__ = ["PROJECT_ROOT", "Config", "ConfigError", "load_config"]

@@ -29,7 +29,6 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 
-
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from handlers.common import current_user
 from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, LOOP_MONITOR, REQUEST_ID, SSE_STREAMS
+from server.write_now import has_room, write_now
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
 
@@ -151,6 +152,7 @@ async def _stream(
             await _write(resp, request, head, timeout)
             return
     await _write(resp, request, head, timeout)
+    sub.direct = _direct_writer(request, resp, final)
     while True:
         batch = await sub.next_batch()
         if not batch:
@@ -161,6 +163,17 @@ async def _stream(
         await _write(resp, request, b"".join(ev.sse_frame() for ev in batch), timeout)
         if end is not None:
             return
+
+
+def _direct_writer(
+    request: web.Request, resp: EventSourceResponse, final: frozenset[str]
+) -> Callable[[Event], bool]:
+    def write(ev: Event) -> bool:
+        if ev.event in final or not has_room(request.transport):
+            return False  # the task path ends the stream / waits for the drain
+        return write_now(resp.write(ev.sse_frame()))
+
+    return write
 
 
 def _final_index(batch: list[Event], final: frozenset[str]) -> int | None:

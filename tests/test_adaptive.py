@@ -211,3 +211,41 @@ async def test_recommendation_reaches_another_instance(make_client: Any) -> None
         assert batch[0].data["id"] == (await adaptive(first, who))[0]["id"]
     finally:
         sub.close()
+
+
+async def _ws_message(ws: Any, type_: str) -> dict[str, Any]:
+    """The next WebSocket message of a type (others, e.g. pongs, are skipped)."""
+    async with asyncio.timeout(10):
+        while True:
+            msg = await ws.receive_json()
+            if msg["type"] == type_:
+                return dict(msg)
+
+
+async def test_recommendation_reaches_a_websocket_on_another_instance(make_client: Any) -> None:
+    first = await make_client()
+    second = await make_client()
+    who = await register_user(first)
+    async with second.ws_connect("/ws", headers=who.headers) as ws:
+        await _ws_message(ws, "welcome")
+        sub = await _ws_message(ws, "subscribed")
+        assert sub["channel"] == "recommendations"
+        await _skip_advanced(first, who)  # the interactions land on the first instance
+        event = await _ws_message(ws, "event")
+        assert event["channel"] == "recommendations"
+        assert event["event"] == "adaptive_recommendation"
+        assert event["data"]["recommendation_type"] == "easier_prerequisite"
+        assert event["data"]["id"] == (await adaptive(first, who))[0]["id"]
+
+        # The WebSocket ``interaction`` message goes through the same sink and validation.
+        await ws.send_json({"type": "interaction", "id": "m1", "event": {"type": "view"}})
+        ack = await _ws_message(ws, "ack")
+        assert ack["id"]
+        await ws.send_json(
+            {"type": "interaction", "id": "m2", "event": {"type": "rate", "value": 9}}
+        )
+        error = await _ws_message(ws, "error")
+        assert error.get("id") == "m2"
+    await analysed(second)
+    rows = await fetch_all(first, "SELECT type FROM interactions WHERE type = 'view'")
+    assert rows == [{"type": "view"}]

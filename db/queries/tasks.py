@@ -7,10 +7,13 @@ worker stopped heartbeating) and retried elsewhere can no longer touch the row.
 
 from __future__ import annotations
 
+# Without the result: lists stay small (a batch result is megabytes).
 TASK_COLUMNS = (
-    "id, user_id, kind, params, status, progress, message, step, result, error, attempts, "
+    "id, user_id, kind, params, status, progress, message, step, error, attempts, "
     "cancel_requested, job_id, created_at, started_at, finished_at, updated_at"
 )
+# One task with its result as JSON text: handed to the client as it is, never parsed.
+TASK_WITH_RESULT = TASK_COLUMNS + ", result::text AS result_json"
 
 # Serialises task creation per user so the limit check and the insert are atomic.
 LOCK_USER = "SELECT pg_advisory_xact_lock(hashtextextended(%(user_id)s::text, 7302145002))"
@@ -28,9 +31,9 @@ RETURNING """
     + TASK_COLUMNS
 )
 
-TASK_FOR_USER = "SELECT " + TASK_COLUMNS + " FROM tasks WHERE id = %(id)s AND user_id = %(user_id)s"
-
-TASK_BY_ID = "SELECT " + TASK_COLUMNS + " FROM tasks WHERE id = %(id)s"
+TASK_FOR_USER = (
+    "SELECT " + TASK_WITH_RESULT + " FROM tasks WHERE id = %(id)s AND user_id = %(user_id)s"
+)
 
 LIST_FIRST_PAGE = (
     "SELECT "

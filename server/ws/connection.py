@@ -11,15 +11,16 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
+from server.write_now import has_room, write_now
 from services.auth_user import AuthUser
-from services.events import EventHub, EventStats, SlowConsumer, Subscription
+from services.events import Event, EventHub, EventStats, SlowConsumer, Subscription
 from services.events.access import ChannelAccess
 from services.realtime_ports import ChatService, InteractionSink
 
@@ -96,6 +97,7 @@ class WsConnection:
         self._chat_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._stopped: list[asyncio.Task[None]] = []
+        self._idle = False  # the writer waits for work: direct writes keep the order
 
     # -- outgoing --------------------------------------------------------------------
 
@@ -149,7 +151,11 @@ class WsConnection:
                         await ws.close(code=code, message=reason.encode())
                     return
                 self._wake.clear()
-                await self._wake.wait()
+                self._idle = True
+                try:
+                    await self._wake.wait()
+                finally:
+                    self._idle = False
         except (ConnectionResetError, RuntimeError, TimeoutError) as exc:
             self.log.info("writer stopped (%s); aborting", exc.__class__.__name__)
             if self._request.transport is not None:
@@ -170,8 +176,19 @@ class WsConnection:
             self.log.info("slow consumer on %s at %s", name, exc.last_id)
             self.close_soon(TRY_AGAIN_LATER, "slow consumer; resume with last_event_id")
 
+    def _direct_writer(self, name: str) -> Callable[[Event], bool]:
+        def write(ev: Event) -> bool:
+            if not self._idle or self._out or self._close is not None or self.ws.closed:
+                return False
+            if not has_room(self._request.transport):
+                return False
+            return write_now(self.ws.send_str(ev.ws_text(name)))
+
+        return write
+
     def start_pump(self, name: str, sub: Subscription) -> None:
         self.stop_pump(name)
+        sub.direct = self._direct_writer(name)
         task = asyncio.create_task(self._pump(name, sub), name=f"ws-{self.id}-{name}")
         self.pumps[name] = (sub, task)
 

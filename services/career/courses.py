@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from rank_bm25 import BM25Okapi
-
+from services.career.bm25 import IndexedBM25
 from services.career.catalog import DIFFICULTIES, Catalog, Course, Role
 from services.career.planner import format_hours, order_courses
 from services.career.taxonomy import SkillExtractor, tokenize
@@ -56,7 +55,7 @@ class CourseRecommender:
         for course in catalog.courses:
             names = " ".join(catalog.skill_name(s) for s in course.skills_taught)
             docs.append(tokenize(f"{course.title} {course.title} {names} {course.description}"))
-        self._bm25 = BM25Okapi(docs)
+        self._bm25 = IndexedBM25.fit(docs)
         self._vocab = set(self._bm25.idf)
         self._dependents: dict[str, set[str]] = {}
         for course in catalog.courses:

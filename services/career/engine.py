@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rank_bm25 import BM25Okapi
-
+from services.career.bm25 import IndexedBM25
 from services.career.catalog import EXPERIENCE_LEVELS, Catalog, Course, Role
 from services.career.courses import CourseRecommender, profile_weekly_hours
 from services.career.planner import LearningPlanner
@@ -83,7 +82,7 @@ class LocalCareerEngine:
         for role in catalog.roles:
             names = " ".join(catalog.skill_name(s) for s in role.skill_ids)
             docs.append(tokenize(f"{role.title} {role.title} {role.description} {names}"))
-        self._role_bm25 = BM25Okapi(docs)
+        self._role_bm25 = IndexedBM25.fit(docs)
         self._role_vocab = set(self._role_bm25.idf)
         self._role_weight = [sum(r.level for r in role.required_skills) for role in catalog.roles]
         self._role_titles = [

@@ -60,6 +60,8 @@ class Subscription:
         self._slow = False
         self._pending: deque[Event] = deque()
         self.on_slow: Callable[[], None] | None = None
+        # Optional synchronous writer for caught-up subscribers (returns False to decline).
+        self.direct: Callable[[Event], bool] | None = None
 
     @property
     def last_id(self) -> str | None:
@@ -75,10 +77,27 @@ class Subscription:
         return len(self._queue)
 
     def offer(self, event: Event) -> None:
-        """Queue a live event (hub side). Coalesces progress-like events when behind."""
+        """Hand a live event over (hub side): written at once through ``direct`` when the
+        subscriber is caught up and idle, else queued. Coalesces progress-like events when
+        behind; a subscriber still too slow is dropped (SlowConsumer).
+        """
         if self._closed or self._slow:
             return
         queue = self._queue
+        direct = self.direct
+        waiter = self._waiter
+        if (
+            direct is not None
+            and not queue
+            and not self._replaying
+            and waiter is not None
+            and not waiter.done()
+            and event.pos > self._pos
+            and direct(event)
+        ):
+            self._pos = event.pos
+            self._stats.delivered += 1
+            return
         if len(queue) >= self._max // 2 and event.event in COALESCING_EVENTS:
             for old in queue:
                 if old.event == event.event:

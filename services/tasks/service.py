@@ -32,6 +32,15 @@ def parse_task_id(raw: str) -> str | None:
         return None
 
 
+def _result(row: dict[str, Any]) -> Any:
+    """A succeeded task's result as pre-encoded JSON (megabytes are passed on unparsed);
+    a large result is staged in the row while the task is still running: not shown."""
+    raw = row.get("result_json")
+    if raw is None or row["status"] != "succeeded":
+        return None
+    return orjson.Fragment(raw.encode())
+
+
 def task_view(row: dict[str, Any]) -> dict[str, Any]:
     """A task as the API shows it (API.md "Long-running tasks")."""
     view: dict[str, Any] = {
@@ -47,8 +56,9 @@ def task_view(row: dict[str, Any]) -> dict[str, Any]:
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
     }
-    if row.get("result") is not None and row["status"] == "succeeded":
-        view["result"] = row["result"]  # (a large result is staged while still running)
+    result = _result(row)
+    if result is not None:
+        view["result"] = result
     if row.get("error") is not None:
         view["error"] = row["error"]
     return view
@@ -174,7 +184,7 @@ def final_event_of(row: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     status = row["status"]
     if status not in FINAL_STATUSES:
         return None
-    data = final_event_data(str(row["id"]), status, row.get("result"), row.get("error"))
+    data = final_event_data(str(row["id"]), status, _result(row), row.get("error"))
     return FINAL_EVENT[status], data
 
 

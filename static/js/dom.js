@@ -140,15 +140,16 @@ export function toast(message, kind = "info", ms = 4500) {
 
 export function busy(button, on, label) {
   if (!button) return;
+  const isButton = button.tagName === "BUTTON";
   if (on) {
-    button.dataset.label = button.textContent;
+    if (isButton) button.dataset.label = button.textContent;
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
-    if (label) button.textContent = label;
+    if (label && isButton) button.textContent = label;
   } else {
     button.disabled = false;
     button.removeAttribute("aria-busy");
-    if (button.dataset.label) button.textContent = button.dataset.label;
+    if (isButton && button.dataset.label) button.textContent = button.dataset.label;
   }
 }
 

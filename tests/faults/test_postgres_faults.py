@@ -119,7 +119,8 @@ async def test_postgres_crash_loses_no_acknowledged_write(
         await asyncio.gather(*writers)
 
     assert tally.statuses.get(202, 0) + tally.statuses.get(201, 0) >= 20
-    assert not [b for b in tally.bad if b[1] != 500], tally.bad  # 500s: see RELIABILITY.md
+    assert not tally.bad, tally.bad  # failures during the outage are 503 + Retry-After
+    assert tally.missing_retry_after == 0
     stored_markers = {
         r[0] for r in _rows(private_pg.url, "SELECT params->'job_descriptions'->>0 FROM tasks")
     }
@@ -176,13 +177,15 @@ async def test_postgres_blackhole_fails_at_deadline_without_blocking_the_loop(
             )
         )
     elapsed = time.monotonic() - started
-    assert lag.max_lag_s < 0.1, lag.max_lag_s
+    assert lag.p95() < 0.1, (lag.p95(), lag.max_lag_s)
+    assert lag.max_lag_s < 0.5, lag.max_lag_s
     assert 200 not in tally.statuses  # nothing can be answered without the database
     # Every request ended at its deadline: the 1 s query timeout (aiopg), plus the pool's
     # wait for a connection that the timeout frees, never the 15 s default.
     assert max(tally.durations) < 5.0, sorted(tally.durations)[-3:]
     assert elapsed < 6.0
-    assert set(tally.statuses) <= {500, 503}, tally.statuses
+    assert set(tally.statuses) == {503}, tally.statuses  # a dependency is unavailable
+    assert tally.missing_retry_after == 0
 
     pg_proxy.heal()
 
