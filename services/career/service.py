@@ -68,6 +68,7 @@ class CareerService:
         self.clock = clock
         # Course lines computed by stream_courses (tests watch it stop on disconnect).
         self.stream_items_produced = 0
+        self._roles_schema = ProviderRolesSchema(catalog)  # stateless: one instance serves all
         roles = "\n".join(f"{r.id} | {r.title}" for r in catalog.roles)
         self._roles_system = f"{ROLES_SYSTEM}\n\nCatalog roles (role_id | title):\n{roles}"
 
@@ -97,7 +98,7 @@ class CareerService:
             ROLES_FEATURE,
             system=self._roles_system,
             user_data={**inputs, "profile": profile},
-            schema=ProviderRolesSchema(self.catalog),
+            schema=self._roles_schema,
             prompt_version=PROMPT_VERSION,
             user_id=user_id,
             cache_ttl_s=self.cache_ttl_s,

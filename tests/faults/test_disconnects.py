@@ -1,0 +1,130 @@
+"""1,000 clients that go away mid-request or mid-stream leave nothing behind.
+
+Mix: the NDJSON course stream, SSE streams (onboarding progress, task events) and slow
+POST bodies, each client dropping its connection (RST or FIN) after the first bytes.
+Afterwards the pool's free size, the Redis connections, the open file descriptors and the
+asyncio task count return to their baseline (waited for with a timeout, not slept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import struct
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient
+
+from server.keys import DB, SSE_STREAMS
+from tests.conftest import AppFactory
+from tests.faults.support import open_fds, task_count, wait_for
+from tests.helpers import Authed, register_user
+
+CLIENTS = 1000
+PARALLEL = 64
+
+
+async def _redis_clients(redis: aioredis.Redis, db: int) -> int:
+    clients = await redis.client_list()
+    return sum(1 for c in clients if int(c.get("db", -1)) == db) - 1  # minus this probe
+
+
+def _request(method: str, path: str, token: str, extra: str = "") -> bytes:
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Accept: */*\r\n{extra}\r\n"
+    ).encode()
+
+
+async def _one(port: int, kind: str, who: Authed, task_id: str, rng: random.Random) -> str:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        if kind == "ndjson":
+            path = "/api/v1/recommendations/courses/stream?goals=python&goals=sql&limit=50"
+            writer.write(_request("GET", path, who.token))
+        elif kind == "sse-onboarding":
+            writer.write(_request("GET", "/api/v1/onboarding/progress/stream", who.token))
+        elif kind == "sse-task":
+            writer.write(_request("GET", f"/api/v1/tasks/{task_id}/events", who.token))
+        else:  # a slow POST body: headers and a part of the body, then gone
+            extra = "Content-Type: application/json\r\nContent-Length: 4000\r\n"
+            writer.write(_request("POST", "/api/v1/interactions", who.token, extra))
+            writer.write(b'{"type": "view", "payload": {"note": "')
+        await writer.drain()
+        if kind != "slow-post":
+            async with asyncio.timeout(10):
+                head = await reader.readuntil(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200"), head[:200]
+                await reader.read(1)  # the first bytes of the body: mid-stream now
+        if rng.random() < 0.5:  # half reset (RST), half close politely (FIN)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        return kind
+    finally:
+        writer.transport.abort() if rng.random() < 0.5 else writer.close()
+
+
+async def test_thousand_disconnecting_clients_leave_nothing_behind(
+    make_client: AppFactory, redis: aioredis.Redis, config: Any
+) -> None:
+    client: TestClient[Any, Any] = await make_client(
+        limits={"streams_per_user": 100_000},
+        events={"sse_ping_interval_s": 0.5},
+        tasks={"in_process_worker": False},
+    )
+    users = [await register_user(client) for _ in range(10)]
+    created = await client.post(
+        "/api/v1/tasks",
+        json={"kind": "batch_role_match", "params": {"job_descriptions": ["SRE on-call"]}},
+        headers=users[0].headers,
+    )
+    assert created.status == 202, await created.text()
+    task_id = (await created.json())["task_id"]
+    port = client.server.port
+    assert port is not None
+    db_index = int(config.redis.url.rsplit("/", 1)[1])
+    db = client.app[DB]
+    rng = random.Random(1234)
+    kinds = ["ndjson", "sse-onboarding", "sse-task", "slow-post"]
+
+    async def run(n: int) -> dict[str, int]:
+        done: dict[str, int] = {}
+        sem = asyncio.Semaphore(PARALLEL)
+
+        async def guarded(i: int) -> None:
+            async with sem:
+                kind = kinds[i % len(kinds)]
+                who = users[i % len(users)] if kind != "sse-task" else users[0]
+                await _one(port, kind, who, task_id, rng)
+                done[kind] = done.get(kind, 0) + 1
+
+        await asyncio.gather(*(guarded(i) for i in range(n)))
+        return done
+
+    def settled() -> bool:
+        return client.app[SSE_STREAMS].count() == 0 and db.size == db.freesize
+
+    # Warm up (pool connections, hub reader, Redis pool), then take the baseline.
+    await run(40)
+    await wait_for(settled, within_s=15)
+    base_fds, base_tasks = open_fds(), task_count()
+    base_redis = await _redis_clients(redis, db_index)
+    base_pool = db.freesize
+
+    done = await run(CLIENTS)
+    assert sum(done.values()) == CLIENTS and len(done) == 4, done
+
+    await wait_for(settled, within_s=20)
+    await wait_for(lambda: task_count() <= base_tasks, within_s=15)
+    await wait_for(lambda: open_fds() <= base_fds + 2, within_s=15)
+
+    async def redis_back() -> bool:
+        return await _redis_clients(redis, db_index) <= base_redis
+
+    await wait_for(redis_back, within_s=15)
+    assert db.freesize >= base_pool
+    # The server still answers normally.
+    r = await client.get("/api/v1/me", headers=users[1].headers)
+    assert r.status == 200, await r.text()
