@@ -178,6 +178,8 @@ def fluentpro(database_url: str, redis_url: str, n: int) -> Iterator[tuple[int, 
         "FLUENTPRO_LIMITS_WS_PER_USER": str(n * 2),
         "FLUENTPRO_LIMITS_WS_MESSAGES_PER_S": "1000000",
         "FLUENTPRO_MONITOR_METRICS_INTERVAL_S": "3600",
+        # Measure fan-out, not load shedding during the connection burst.
+        "FLUENTPRO_MONITOR_SHED_LAG_MS": "5000",
         "FLUENTPRO_TASKS_IN_PROCESS_WORKER": "false",
     }
     with server_process(["-m", "server"], env, health=f"http://127.0.0.1:{port}/health/live") as p:

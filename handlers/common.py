@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -94,9 +95,33 @@ async def read_json(request: web.Request) -> Any:
         raise UnsupportedMediaType("Send the body as application/json.")
     raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, ValueError):
+        data = json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
+    _check_storable(data)
+    return data
+
+
+MAX_JSON_DEPTH = 64
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_storable(data: Any) -> None:
+    """400 for JSON that PostgreSQL cannot store: NUL characters, unpaired surrogates
+    (both valid JSON escapes, neither valid in a text/jsonb value), absurd nesting."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise BadRequest("Text may not contain NUL characters or unpaired surrogates.")
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise BadRequest(f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
 
 
 def validate(schema_cls: type[Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:

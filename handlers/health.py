@@ -14,6 +14,7 @@ from server.keys import DB, REDIS
 
 class HealthSchema(Schema):
     status = fields.String(required=True)
+    pid = fields.Integer()
     checks = fields.Dict(keys=fields.String(), values=fields.String())
 
 

@@ -118,12 +118,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     """A finished task sends its final event at once; a live one replays its history
     (or resumes after Last-Event-ID), then streams until its final event."""
     user = current_user(request)
-    service = request.app[TASKS]
-    task = await service.get(user.id, request.match_info["task_id"])
-    final = await service.final_event(user.id, task["task_id"])
+    task_id, final = await request.app[TASKS].final_event(user.id, request.match_info["task_id"])
     return await sse_channel_stream(
         request,
-        task_channel(task["task_id"]),
+        task_channel(task_id),
         initial_events=[final] if final is not None else None,
         final_event_names=FINAL_EVENT_NAMES,
         replay_from="0-0",

@@ -57,13 +57,14 @@ def _career_steps(app: web.Application, engine_pool: EnginePool | None) -> Caree
     )
 
 
-async def _engine_pool(app: web.Application) -> EnginePool | None:
+def _engine_pool(app: web.Application) -> EnginePool | None:
     """Worker processes for bulk local-engine work, unless an AI provider answers."""
     processes = app[CONFIG].tasks.engine_processes
     service = app.get(CAREER)
     if processes == 0 or (service is not None and service.gateway.provider is not None):
         return None
-    return EnginePool(await fetch_catalog_rows(app[DB]), processes=processes)
+    db = app[DB]
+    return EnginePool(lambda: fetch_catalog_rows(db), processes=processes)
 
 
 async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -78,7 +79,7 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     worker: TaskWorker | None = None
     engine_pool: EnginePool | None = None
     if cfg.in_process_worker:
-        engine_pool = await _engine_pool(app)
+        engine_pool = _engine_pool(app)
         runner = TaskRunner(
             store,
             _career_steps(app, engine_pool),

@@ -66,14 +66,14 @@ async def watch(
     task_id: str,
     headers: dict[str, str],
     *,
-    timeout: float = 60,
+    within_s: float = 60,
     last_event_id: str | None = None,
 ) -> list[SseEvent]:
     """Every event of a task's SSE stream up to and including its final event."""
     hdrs = dict(headers)
     if last_event_id:
         hdrs["Last-Event-ID"] = last_event_id
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within_s):
         async with client.get(f"/api/v1/tasks/{task_id}/events", headers=hdrs) as resp:
             assert resp.status == 200, await resp.text()
             assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -134,11 +134,11 @@ class GatedCareer:
 
 
 async def events_until(
-    resp: aiohttp.ClientResponse, predicate: Any, *, timeout: float = 30
+    resp: aiohttp.ClientResponse, predicate: Any, *, within_s: float = 30
 ) -> list[SseEvent]:
     """Read events until ``predicate(event)`` is true for one of them."""
     got: list[SseEvent] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within_s):
         while True:
             batch = await read_events(resp, count=1)
             assert batch, f"stream ended early after {[e.event for e in got]}"

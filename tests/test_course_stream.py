@@ -107,6 +107,7 @@ async def test_limit_and_validation(client: TestClient[Any, Any]) -> None:
         [("goals", "sql"), ("limit", "0")],
         [("goals", "sql"), ("limit", "101")],
         [("goals", f"goal {i}") for i in range(11)],
+        [("goals", "sql\x00")],
     ]
     for params in bad:
         r = await client.get(STREAM, params=params, headers=user.headers)

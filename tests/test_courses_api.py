@@ -59,7 +59,7 @@ async def test_cursor_pagination(client: TestClient[Any, Any]) -> None:
         paged: list[str] = []
         cursor = None
         while True:
-            extra = {"cursor": cursor} if cursor else {}
+            extra: dict[str, str] = {"cursor": cursor} if cursor else {}
             page = await _get(client, user.headers, limit=7, **params, **extra)
             assert len(page["items"]) <= 7
             paged += [c["id"] for c in page["items"]]
@@ -87,6 +87,7 @@ async def test_bad_queries(client: TestClient[Any, Any]) -> None:
         {"limit": "101"},
         {"limit": "ten"},
         {"unknown": "1"},
+        {"q": "python\x00"},
     ]
     for params in bad:
         r = await client.get(COURSES, params=params, headers=user.headers)

@@ -9,6 +9,8 @@ from aiohttp.test_utils import TestClient
 
 from server.keys import CAREER
 from tests.career_helpers import signed_in
+from tests.conftest import AppFactory
+from tests.fake_ai import run_fake_ai
 
 PATHS = "/api/v1/learning-paths"
 
@@ -129,3 +131,41 @@ async def test_list_pagination_and_ownership(client: TestClient[Any, Any]) -> No
     assert (await r.json()) == {"items": [], "next_cursor": None}
     r = await client.get(f"{PATHS}/not-a-uuid", headers=user.headers)
     assert r.status == 404
+
+
+async def test_provider_path_is_checked_against_the_catalog(make_client: AppFactory) -> None:
+    async with run_fake_ai() as fake:
+        client = await make_client(ai={"base_url": fake.url, "max_retries": 0})
+        user = await signed_in(client)
+        catalog = client.app[CAREER].catalog
+        sql = catalog.courses_for_skill("sql")[0]
+        fake.set(
+            data={
+                "milestones": [
+                    {"week": 2, "title": "SQL basics", "skills": ["SQL"], "course_ids": [sql.id]},
+                    {"week": 3, "title": "Made up", "course_ids": ["no-such-course"]},
+                ],
+                "skill_gaps": ["SQL"],
+            }
+        )
+        path = await _create(client, user.headers, target_role="Data Analyst", timeline_weeks=104)
+        assert path["source"] == "ai"
+        assert [m["title"] for m in path["milestones"]] == ["SQL basics"]
+        assert path["milestones"][0]["courses"][0]["course_id"] == sql.id
+        # The too-short timeline is refused before any provider call.
+        calls = fake.calls
+        r = await client.post(
+            PATHS, json={"target_role": "Data Analyst", "timeline_weeks": 1}, headers=user.headers
+        )
+        assert r.status == 422 and fake.calls == calls
+        # Nothing from the catalog, or weeks past the timeline: the local planner answers.
+        fake.set(data={"milestones": [{"week": 1, "title": "x", "course_ids": ["nope"]}]})
+        path = await _create(client, user.headers, target_role="UX Designer", timeline_weeks=104)
+        assert path["source"] == "local" and path["milestones"][0]["courses"]
+        fake.set(data={"milestones": [{"week": 99, "title": "late", "course_ids": [sql.id]}]})
+        minimum = await client.post(
+            PATHS, json={"target_role": "Data Analyst", "timeline_weeks": 1}, headers=user.headers
+        )
+        weeks = _minimum(await minimum.json())
+        path = await _create(client, user.headers, target_role="Data Analyst", timeline_weeks=weeks)
+        assert path["source"] == "local"

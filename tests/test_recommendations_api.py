@@ -121,6 +121,17 @@ async def test_get_form_limit_and_validation(client: TestClient[Any, Any]) -> No
     assert r.status == 422
     r = await client.post(ROLES, json={"job_description": "sql", "x": 1}, headers=user.headers)
     assert r.status == 422
+    for body in (
+        {"job_description": "sql\u0000"},
+        {"job_description": "sql", "context": {"team": "a\u0000"}},
+        {"job_description": "sql", "context": {"notes": "x" * 6000}},
+    ):
+        r = await client.post(ROLES, json=body, headers=user.headers)
+        assert r.status == 422, body
+    r = await client.post(
+        ROLES, json={"job_description": "sql", "context": {"team": "data"}}, headers=user.headers
+    )
+    assert r.status == 200
     r = await client.post(
         ROLES, data=b"{not json", headers={**user.headers, "Content-Type": "application/json"}
     )

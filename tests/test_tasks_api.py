@@ -127,7 +127,7 @@ async def test_cancel_mid_task(make_client: AppFactory) -> None:
     stored = await (await client.get(task["status_url"], headers=user.headers)).json()
     assert stored["status"] == "cancelled" and "result" not in stored
     # Subscribing after the end: the final event at once, then the stream closes.
-    again = await watch(client, tid, user.headers, timeout=5)
+    again = await watch(client, tid, user.headers, within_s=5)
     assert [e.event for e in again] == ["cancelled"]
 
 
@@ -138,7 +138,7 @@ async def test_queued_task_is_cancelled_at_once(make_client: AppFactory) -> None
     r = await client.delete(task["status_url"], headers=user.headers)
     assert r.status == 202, await r.text()
     assert (await r.json())["status"] == "cancelled"
-    events = await watch(client, task["task_id"], user.headers, timeout=5)
+    events = await watch(client, task["task_id"], user.headers, within_s=5)
     assert [e.event for e in events] == ["cancelled"]
     job = await client.app[DB].fetch_one(
         "SELECT j.status::text AS status FROM procrastinate_jobs j JOIN tasks t ON t.job_id = j.id"
@@ -170,7 +170,7 @@ async def test_resume_with_last_event_id_misses_nothing(make_client: AppFactory)
     assert len(ids) == len(set(ids)), "duplicate events"
     assert_well_formed(first + rest, tid)
     # A fresh subscriber (no Last-Event-ID) of a finished task gets its final event only.
-    full = await watch(client, tid, user.headers, timeout=5)
+    full = await watch(client, tid, user.headers, within_s=5)
     assert [e.event for e in full] == ["complete"]
     assert full[0].data["result"]["total"] == len(DESCRIPTIONS)
 

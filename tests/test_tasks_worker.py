@@ -23,6 +23,7 @@ from tests.helpers import register_user
 from tests.processes import free_port, server_env, start
 from tests.task_helpers import (
     DESCRIPTIONS,
+    GatedCareer,
     assert_well_formed,
     create_task,
     events_until,
@@ -108,9 +109,7 @@ async def test_transient_failure_is_retried_with_backoff(make_client: AppFactory
 
 
 async def test_retries_spent_fail_the_task(make_client: AppFactory) -> None:
-    client = await make_client(
-        tasks={"retry_backoff_s": 0, "max_retries": 1, "stalled_after_s": 1}
-    )
+    client = await make_client(tasks={"retry_backoff_s": 0, "max_retries": 1, "stalled_after_s": 1})
     _swap_career(client, lambda inner: FlakyCareer(inner, failures=10))
     user = await register_user(client)
     task = await create_task(client, user.headers, "career_report", {})
@@ -235,7 +234,7 @@ async def test_sweeper_retries_or_fails_stalled_jobs(make_client: AppFactory) ->
     assert gone["status"] == "failed" and gone["error"]["code"] == "job_lost"
     # Each failed task's subscribers get exactly one final event.
     for task in (spent, lost):
-        events = await watch(client, task["task_id"], user.headers, timeout=5)
+        events = await watch(client, task["task_id"], user.headers, within_s=5)
         assert [e.event for e in events] == ["failed"]
 
 
@@ -243,10 +242,10 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return start(["-m", "server.worker"], env)
 
 
-async def _wait_ready(proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+async def _wait_ready(proc: subprocess.Popen[bytes], within_s: float = 60) -> None:
     """Wait for the worker's ready line on its stdout."""
     assert proc.stdout is not None
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within_s):
         while True:
             line = await asyncio.to_thread(proc.stdout.readline)
             if not line:
@@ -315,3 +314,32 @@ async def test_worker_process_killed_mid_job_is_retried_elsewhere(
         _kill(first)
         if second is not None:
             _kill(second)
+
+
+async def test_server_shutdown_hands_running_tasks_back(make_client: AppFactory) -> None:
+    """The in-process worker stops with its app: a running task goes back to the queue
+    (row ``queued``, job ``todo``) and the next worker finishes it."""
+    first = await make_client(tasks={"shutdown_grace_s": 0, "batch_concurrency": 1})
+    _swap_career(first, lambda inner: GatedCareer(inner, free=1))
+    user = await register_user(first)
+    task = await create_task(
+        first, user.headers, "batch_role_match", {"job_descriptions": DESCRIPTIONS}
+    )
+    async with first.get(task["events_url"], headers=user.headers) as resp:
+        await events_until(resp, lambda e: e.data.get("progress", 0) > 0)
+    await first.close()  # app cleanup: the worker stops, the job is handed back
+
+    second = await make_client()
+    db = second.app[DB]
+    row = await db.fetch_one(
+        "SELECT t.status, j.status::text AS job_status FROM tasks t "
+        "JOIN procrastinate_jobs j ON j.id = t.job_id WHERE t.id = %(t)s",
+        {"t": task["task_id"]},
+    )
+    assert row is not None and row["status"] in ("queued", "running", "succeeded"), row
+    events = await watch(second, task["task_id"], user.headers)
+    final = assert_well_formed(events, task["task_id"])
+    assert final.event == "complete", final.data
+    assert final.data["result"]["total"] == len(DESCRIPTIONS)
+    stored = await (await second.get(task["status_url"], headers=user.headers)).json()
+    assert stored["attempts"] == 2

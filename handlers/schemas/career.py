@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import json
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_DESCRIPTION = 20_000
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
@@ -11,13 +14,27 @@ DIFFICULTIES = ("beginner", "intermediate", "advanced")
 def _description(required: bool) -> fields.String:
     return fields.String(
         required=required,
-        validate=validate.Length(min=1, max=MAX_DESCRIPTION),
+        validate=[validate.Length(min=1, max=MAX_DESCRIPTION), _no_nul],
         metadata={"description": f"The job description, up to {MAX_DESCRIPTION:,} characters."},
     )
 
 
-_ROLE_LIMIT = {"load_default": 5, "validate": validate.Range(min=1, max=25)}
-_PAGE_LIMIT = {"load_default": 20, "validate": validate.Range(min=1, max=100)}
+def _no_nul(value: str) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them up front (422, not 500)."""
+    if "\x00" in value:
+        raise ValidationError("Must not contain NUL characters.")
+
+
+def _small_context(value: dict[str, Any]) -> None:
+    text = json.dumps(value, default=str)
+    if len(text) > 5000:
+        raise ValidationError("Must be at most 5,000 characters as JSON.")
+    if "\\u0000" in text:
+        raise ValidationError("Must not contain NUL characters.")
+
+
+_ROLE_LIMIT: dict[str, Any] = {"load_default": 5, "validate": validate.Range(min=1, max=25)}
+_PAGE_LIMIT: dict[str, Any] = {"load_default": 20, "validate": validate.Range(min=1, max=100)}
 
 
 class RolesBodySchema(Schema):
@@ -26,7 +43,7 @@ class RolesBodySchema(Schema):
         keys=fields.String(validate=validate.Length(max=100)),
         values=fields.Raw(),
         load_default=None,
-        validate=validate.Length(max=20),
+        validate=[validate.Length(max=20), _small_context],
     )
     limit = fields.Integer(**_ROLE_LIMIT)
 
@@ -45,6 +62,7 @@ class RoleRecommendationSchema(Schema):
     required_skills = fields.List(fields.String(), required=True)
     experience_level = fields.String(required=True)
     family = fields.String()
+    matched_skills = fields.List(fields.String())
     missing_skills = fields.List(fields.String())
 
 
@@ -63,7 +81,7 @@ class RolesAnswerSchema(Schema):
 class LearningPathBodySchema(Schema):
     target_role = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=200),
+        validate=[validate.Length(min=1, max=200), _no_nul],
         metadata={"description": "A catalog role id, slug or title."},
     )
     timeline_weeks = fields.Integer(load_default=None, validate=validate.Range(min=1, max=104))
@@ -106,9 +124,9 @@ class LearningPathPageSchema(Schema):
 
 
 class CourseQuerySchema(Schema):
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    q = fields.String(load_default=None, validate=[validate.Length(max=200), _no_nul])
     skill = fields.List(
-        fields.String(validate=validate.Length(min=1, max=100)),
+        fields.String(validate=[validate.Length(min=1, max=100), _no_nul]),
         load_default=list,
         validate=validate.Length(max=10),
     )
@@ -138,7 +156,7 @@ class CoursePageSchema(Schema):
 
 class CourseStreamQuerySchema(Schema):
     goals = fields.List(
-        fields.String(validate=validate.Length(min=1, max=200)),
+        fields.String(validate=[validate.Length(min=1, max=200), _no_nul]),
         required=True,
         validate=validate.Length(min=1, max=10),
     )

@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -338,7 +338,7 @@ class CareerService:
     # -- streamed course recommendations --------------------------------------------------
     async def stream_courses(
         self, user_id: str, goals: Sequence[str], limit: int
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Course lines for the goals, each computed in the CPU pool and yielded at once.
 
         ``limit`` bounds the total; goals share it. Closing the iterator stops the work.

@@ -122,8 +122,12 @@ class EventBus:
         *,
         timeout_s: float = 2.0,
         stats: EventStats | None = None,
+        max_concurrency: int = 16,
     ) -> None:
         self._redis = redis
+        # Bursts (thousands of clients reconnecting) queue here instead of exhausting the
+        # shared connection pool; the wait counts against each call's timeout.
+        self._gate = asyncio.Semaphore(max_concurrency)
         self._retention = retention
         self._idle_ttl_s = idle_ttl_s
         self._timeout_s = timeout_s
@@ -133,7 +137,7 @@ class EventBus:
         """Append an event to the channel; returns its id."""
         key = stream_key(channel)
         payload = orjson.dumps(data)
-        async with asyncio.timeout(self._timeout_s):
+        async with asyncio.timeout(self._timeout_s), self._gate:
             pipe = self._redis.pipeline(transaction=False)
             pipe.xadd(key, {"e": event, "d": payload}, maxlen=self._retention, approximate=True)
             pipe.expire(key, self._idle_ttl_s)
@@ -143,7 +147,7 @@ class EventBus:
 
     async def touch(self, key: str) -> None:
         """Append a marker to a small private stream (wakes a reader blocked on it)."""
-        async with asyncio.timeout(self._timeout_s):
+        async with asyncio.timeout(self._timeout_s), self._gate:
             pipe = self._redis.pipeline(transaction=False)
             pipe.xadd(key, {"w": "1"}, maxlen=10, approximate=True)
             pipe.expire(key, 60)
@@ -151,7 +155,7 @@ class EventBus:
 
     async def last_id(self, channel: str) -> tuple[int, int]:
         """The position of the channel's newest event, (0, 0) for an empty channel."""
-        async with asyncio.timeout(self._timeout_s):
+        async with asyncio.timeout(self._timeout_s), self._gate:
             rows: Any = await self._redis.xrevrange(stream_key(channel), count=1)
         return parse_id(_text(rows[0][0])) if rows else ZERO
 
@@ -159,7 +163,7 @@ class EventBus:
         self, channel: str, after: tuple[int, int], *, count: int = 500
     ) -> list[Event]:
         """Up to ``count`` events strictly after ``after``, oldest first."""
-        async with asyncio.timeout(self._timeout_s):
+        async with asyncio.timeout(self._timeout_s), self._gate:
             rows: Any = await self._redis.xrange(
                 stream_key(channel), min="(" + format_id(after), count=count
             )
@@ -168,7 +172,7 @@ class EventBus:
     async def check_retention(self, channel: str, last_id: str) -> str | None:
         """The oldest retained id when events after ``last_id`` were trimmed away, else None."""
         pos = parse_id(last_id)
-        async with asyncio.timeout(self._timeout_s):
+        async with asyncio.timeout(self._timeout_s), self._gate:
             try:
                 info = await self._redis.xinfo_stream(stream_key(channel))
             except aioredis.ResponseError:  # no such stream: expired or never written

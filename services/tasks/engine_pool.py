@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import Mapping
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from services.career.catalog import Catalog
 from services.career.engine import LocalCareerEngine
+
+NICENESS = 10
 
 # The engine of *this pool process* (set by the initializer; never used in the server
 # process itself). A process-pool initializer has no other place to keep it.
@@ -24,6 +27,8 @@ _process_engine: list[LocalCareerEngine] = []
 
 
 def _init_engine(rows: Mapping[str, list[dict[str, Any]]]) -> None:
+    # Lower priority than the server: when the cores are busy, the event loop runs first.
+    os.nice(NICENESS)
     catalog = Catalog.from_dicts(rows["skills"], rows["roles"], rows["courses"])
     _process_engine.append(LocalCareerEngine(catalog))
 
@@ -36,47 +41,62 @@ def _recommend_roles(description: str, profile: dict[str, Any], limit: int) -> d
     return _process_engine[0].recommend_roles(description, profile, limit)
 
 
+RowsLoader = Callable[[], Awaitable[Mapping[str, list[dict[str, Any]]]]]
+
+
 class EnginePool:
-    """Runs LocalCareerEngine.recommend_roles in ``processes`` forkserver processes."""
+    """Runs LocalCareerEngine.recommend_roles in ``processes`` forkserver processes.
 
-    def __init__(self, rows: Mapping[str, list[dict[str, Any]]], *, processes: int) -> None:
+    Nothing happens until the first call: an app that never runs a batch never loads the
+    catalog rows for it nor starts a process.
+    """
+
+    def __init__(self, load_rows: RowsLoader, *, processes: int) -> None:
+        self._load_rows = load_rows
         self._processes = processes
-        self._started = False
+        self._executor: ProcessPoolExecutor | None = None
         self._start_lock = asyncio.Lock()
-        self._executor = ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_init_engine,
-            initargs=(dict(rows),),
-        )
 
-    async def start(self) -> None:
-        """Start every process now, from a thread: a process start writes the catalog to the
-        new process through a pipe and blocks until it is read, which must never happen on
-        the event loop (only a busy pool's first submits would otherwise start them)."""
-
-        def warm() -> None:
-            futures = [self._executor.submit(_ready) for _ in range(self._processes)]
-            for future in futures:
-                future.result(timeout=60)
-
+    async def _started(self) -> ProcessPoolExecutor:
+        """The running pool, started on first use: every process is started from a thread,
+        because a process start writes the catalog to the new process through a pipe and
+        blocks until it is read, which must never happen on the event loop."""
         async with self._start_lock:
-            if not self._started:
+            if self._executor is not None:
+                return self._executor
+            rows = dict(await self._load_rows())
+            executor = ProcessPoolExecutor(
+                max_workers=self._processes,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_engine,
+                initargs=(rows,),
+            )
+
+            def warm() -> None:
+                futures = [executor.submit(_ready) for _ in range(self._processes)]
+                for future in futures:
+                    future.result(timeout=60)
+
+            try:
                 await asyncio.to_thread(warm)
-                self._started = True
+            except BaseException:
+                await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+                raise
+            self._executor = executor
+            return executor
 
     async def recommend_roles(
         self, description: str, profile: Mapping[str, Any] | None, limit: int
     ) -> dict[str, Any]:
-        """The engine's answer (API shape without ``source`` / ``processed_at``); the first
-        call starts the processes (an app that never runs a batch never pays for them)."""
-        if not self._started:
-            await self.start()
+        """The engine's answer (API shape without ``source`` / ``processed_at``)."""
+        executor = self._executor or await self._started()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, _recommend_roles, description, dict(profile or {}), limit
+            executor, _recommend_roles, description, dict(profile or {}), limit
         )
 
     async def close(self) -> None:
         """Stop the pool processes (pending calls are cancelled)."""
-        await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=True)
+        if self._executor is not None:
+            await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=True)
+            self._executor = None

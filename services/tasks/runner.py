@@ -184,46 +184,56 @@ class TaskRunner:
         limit = int(attempt.params.get("limit", 5))
         total = len(descriptions)
         results: list[bytes] = [b"null"] * total  # each item JSON-encoded as it completes
-        semaphore = asyncio.Semaphore(self._batch_concurrency)
-        lock = asyncio.Lock()
-        stop = asyncio.Event()
-        state = {"done": 0, "reported": 0, "failed": 0}
+        changed = asyncio.Event()  # an item finished: the reporter writes the latest count
+        stop = asyncio.Event()  # cancelled or superseded: lanes take no further item
+        state = {"done": 0, "reported": 0, "failed": 0, "finished": False}
         stopped: list[BaseException] = []
+        pending = iter(enumerate(descriptions))  # shared by the lanes: each item taken once
 
         await self._step(attempt, 0, f"Matching {total} job descriptions.", "matching")
 
-        async def report() -> None:
-            async with lock:  # one progress write at a time; later counts coalesce
-                if stop.is_set() or state["reported"] >= state["done"]:
-                    return
+        async def reporter() -> None:
+            """Progress after each item; counts that finish during a write coalesce."""
+            while not stop.is_set():
+                await changed.wait()
+                changed.clear()
                 done = state["done"]
-                try:
-                    await self._step(
-                        attempt,
-                        min(99, done * 100 // total),
-                        f"Matched {done} of {total} job descriptions.",
-                        "matching",
-                    )
-                except (TaskCancelled, Superseded) as exc:
-                    stopped.append(exc)
-                    stop.set()
-                state["reported"] = done
+                if done > state["reported"]:
+                    try:
+                        await self._step(
+                            attempt,
+                            min(99, done * 100 // total),
+                            f"Matched {done} of {total} job descriptions.",
+                            "matching",
+                        )
+                    except (TaskCancelled, Superseded) as exc:
+                        stopped.append(exc)
+                        stop.set()
+                    state["reported"] = done
+                if state["finished"] and state["reported"] >= state["done"]:
+                    return
 
-        async def one(index: int, text: str) -> None:
-            async with semaphore:  # never more than batch_concurrency calls at once
+        async def lane() -> None:
+            """One of ``batch_concurrency`` lanes: never more calls than that at once."""
+            for index, text in pending:
                 if stop.is_set():
                     return
                 item = await self._match_one(index, text, limit, attempt.user_id)
-            results[index] = orjson.dumps(item, default=str)
-            if "error" in item:
-                state["failed"] += 1
-            state["done"] += 1
-            await report()
+                results[index] = orjson.dumps(item, default=str)
+                if "error" in item:
+                    state["failed"] += 1
+                state["done"] += 1
+                changed.set()
 
         try:
             async with asyncio.TaskGroup() as group:
-                for i, text in enumerate(descriptions):
-                    group.create_task(one(i, text))
+                group.create_task(reporter())
+                lanes = [
+                    group.create_task(lane()) for _ in range(min(self._batch_concurrency, total))
+                ]
+                await asyncio.gather(*lanes)
+                state["finished"] = True
+                changed.set()
         except ExceptionGroup as group_error:  # e.g. the database went away mid-batch
             raise group_error.exceptions[0] from None
         if stopped:

@@ -167,10 +167,13 @@ class TaskService:
             await self._store.cancel(tid, message="Cancelled before it started.")
         return await self.get(user_id, tid)
 
-    async def final_event(self, user_id: str, task_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The final (event, data) of a finished task, None while it is queued or running."""
+    async def final_event(
+        self, user_id: str, task_id: str
+    ) -> tuple[str, tuple[str, dict[str, Any]] | None]:
+        """The task's canonical id and its final (event, data), None while it is queued or
+        running; NotFound for a malformed id or another user's task."""
         row = await self._row(user_id, task_id)
-        return final_event_of(row)
+        return str(row["id"]), final_event_of(row)
 
     async def counts(self) -> dict[str, int]:
         """Queued and running tasks across all users (metrics, system status)."""

@@ -55,8 +55,19 @@ class PrivatePostgres:
 
     def start(self) -> None:
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=on"
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-w", "-t", "30",
-                  "-l", str(self.root / "log"), "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "30",
+            "-l",
+            str(self.root / "log"),
+            "start",
+        )
 
     def crash(self) -> None:
         """``pg_ctl stop -m immediate``: no checkpoint, recovery from WAL at the next start."""

@@ -112,9 +112,7 @@ class FaultProxy:
         up_writer: asyncio.StreamWriter | None = None
         try:
             await self._unblock.wait()  # black hole: accept, then never connect upstream
-            up_reader, up_writer = await asyncio.open_connection(
-                self.target_host, self.target_port
-            )
+            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
             self._writers.add(up_writer)
             budget = [self.cut_after]
             await asyncio.gather(

@@ -49,7 +49,10 @@ class LagProbe:
 
 
 async def wait_for(
-    predicate: Callable[[], bool | Awaitable[bool]], within_s: float, every_s: float = 0.05
+    predicate: Callable[[], bool | Awaitable[bool]],
+    within_s: float,
+    every_s: float = 0.05,
+    state: Callable[[], Any] | None = None,
 ) -> float:
     """Poll ``predicate`` (sync or async) until true; returns the seconds it took.
 
@@ -57,14 +60,19 @@ async def wait_for(
     Redis); raises TimeoutError after ``within_s``.
     """
     started = time.monotonic()
-    async with asyncio.timeout(within_s):
-        while True:
-            value = predicate()
-            if not isinstance(value, bool):
-                value = await value
-            if value:
-                return time.monotonic() - started
-            await asyncio.sleep(every_s)
+    try:
+        async with asyncio.timeout(within_s):
+            while True:
+                value = predicate()
+                if not isinstance(value, bool):
+                    value = await value
+                if value:
+                    return time.monotonic() - started
+                await asyncio.sleep(every_s)
+    except TimeoutError:
+        raise AssertionError(
+            f"condition not met within {within_s}s; state: {state() if state else '?'}"
+        ) from None
 
 
 def open_fds() -> int:
@@ -93,9 +101,7 @@ class Tally:
             self.missing_retry_after += 1
 
 
-async def timed(
-    tally: Tally, label: str, call: Callable[[], Awaitable[Any]]
-) -> tuple[int, str]:
+async def timed(tally: Tally, label: str, call: Callable[[], Awaitable[Any]]) -> tuple[int, str]:
     started = time.perf_counter()
     resp = await call()
     async with resp:

@@ -80,7 +80,9 @@ async def test_postgres_crash_loses_no_acknowledged_write(
                 status, text = await timed(
                     tally,
                     "task",
-                    lambda body=body: client.post("/api/v1/tasks", json=body, headers=owner.headers),
+                    lambda body=body: client.post(
+                        "/api/v1/tasks", json=body, headers=owner.headers
+                    ),
                 )
             except OSError:
                 continue

@@ -118,8 +118,9 @@ async def test_redis_down_under_load_fails_closed_and_recovers(
     outage_started = time.monotonic()
     tally = Tally()
     async with LagProbe() as lag:
-        by_kind = await _mixed_load(client, tally, authed, 200, victim.user["email"],
-                                    login_user.user["email"])
+        by_kind = await _mixed_load(
+            client, tally, authed, 200, victim.user["email"], login_user.user["email"]
+        )
         # Writes during the outage are acknowledged and stored in PostgreSQL.
         during = await client.patch(
             "/api/v1/me", json={"display_name": "During Outage"}, headers=authed[1].headers
@@ -162,8 +163,11 @@ async def test_redis_down_under_load_fails_closed_and_recovers(
             headers=authed[2].headers,
         )
         body = await r.json()
-        return ready.status == 200 and r.status == 200 and gateway.breaker.shared and (
-            body["source"] in ("ai", "cache")
+        return (
+            ready.status == 200
+            and r.status == 200
+            and gateway.breaker.shared
+            and (body["source"] in ("ai", "cache"))
         )
 
     took = await wait_for(recovered, within_s=5.0, every_s=0.1)
