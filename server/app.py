@@ -8,6 +8,7 @@ from server.config import Config
 from server.ctx_accounts import accounts_ctx
 from server.ctx_activity import activity_ctx
 from server.ctx_career import career_ctx
+from server.ctx_ops import ops_ctx
 from server.ctx_realtime import setup_realtime
 from server.ctx_tasks import tasks_ctx
 from server.keys import CONFIG
@@ -34,5 +35,6 @@ def create_app(config: Config) -> web.Application:
     setup_realtime(app)  # loop monitor, event bus + hub; needs database, redis
     app.cleanup_ctx.append(activity_ctx)  # needs database and the event bus
     app.cleanup_ctx.append(tasks_ctx)  # needs database, event bus, career; runs the worker
+    app.cleanup_ctx.append(ops_ctx)  # breakers, chat, metric sources; needs all above
     setup_routes(app)
     return app

@@ -16,6 +16,7 @@ from server.monitor import LoopLagMonitor, RequestRate
 from services.accounts import AccountService
 from services.adaptive import AdaptiveEngine
 from services.ai.gateway import AIGateway
+from services.ai.registry import BreakerRegistry
 from services.analysis_queue import AnalysisQueue
 from services.auth_user import Authenticator, AuthUser
 from services.career.service import CareerService
@@ -82,3 +83,6 @@ EXPORT = web.AppKey("export", ExportService)
 # Long-running tasks (server/ctx_tasks.py); TASK_WORKER only where a worker runs.
 TASKS = web.AppKey("tasks", TaskService)
 TASK_WORKER = web.AppKey("task_worker", TaskWorker)
+
+# Operations (server/ctx_ops.py).
+BREAKERS = web.AppKey("breakers", BreakerRegistry)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from handlers import (
     accounts,
+    breakers,
     courses,
     docs,
     export,
@@ -47,6 +48,11 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/passwords/generate", passwords.generate, name="passwords.generate")
     r.add_get("/api/v1/system/stream", system.system_stream, name="system.stream")
     r.add_get("/api/v1/system/status", system.system_status, name="system.status")
+    r.add_get("/api/v1/system/breakers", breakers.list_breakers, name="system.breakers")
+    r.add_post(
+        "/api/v1/system/breakers/{name}/isolate", breakers.isolate, name="system.breaker.isolate"
+    )
+    r.add_post("/api/v1/system/breakers/{name}/reset", breakers.reset, name="system.breaker.reset")
     r.add_get("/ws", ws.websocket, name="ws")
 
     rec = recommendations

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-async def wait_for(aw: Awaitable[T], timeout: float | None) -> T:
+async def wait_for(aw: Awaitable[T], timeout: float | None) -> T:  # noqa: ASYNC109
     """``asyncio.wait_for`` with Python 3.12 semantics (cancellation is never swallowed)."""
     if timeout is None:
         return await aw

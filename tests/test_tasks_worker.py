@@ -329,14 +329,16 @@ async def test_server_shutdown_hands_running_tasks_back(make_client: AppFactory)
         await events_until(resp, lambda e: e.data.get("progress", 0) > 0)
     await first.close()  # app cleanup: the worker stops, the job is handed back
 
-    second = await make_client()
-    db = second.app[DB]
-    row = await db.fetch_one(
-        "SELECT t.status, j.status::text AS job_status FROM tasks t "
+    probe = await make_client(tasks={"in_process_worker": False})
+    row = await probe.app[DB].fetch_one(
+        "SELECT t.status, t.message, j.status::text AS job_status FROM tasks t "
         "JOIN procrastinate_jobs j ON j.id = t.job_id WHERE t.id = %(t)s",
         {"t": task["task_id"]},
     )
-    assert row is not None and row["status"] in ("queued", "running", "succeeded"), row
+    assert row is not None and (row["status"], row["job_status"]) == ("queued", "todo"), row
+    assert "will resume" in row["message"]
+
+    second = await make_client()  # the next worker takes the job at once
     events = await watch(second, task["task_id"], user.headers)
     final = assert_well_formed(events, task["task_id"])
     assert final.event == "complete", final.data

@@ -59,7 +59,10 @@ def live_server(database_url: str, redis_url: str) -> Iterator[LiveServer]:
         wait_http(f"{base}/health/ready", 90.0, proc)
         r = httpx.post(
             f"{base}/api/v1/auth/register",
-            json={"email": f"fuzz-{uuid.uuid4().hex[:10]}@example.com", "password": DEFAULT_PASSWORD},
+            json={
+                "email": f"fuzz-{uuid.uuid4().hex[:10]}@example.com",
+                "password": DEFAULT_PASSWORD,
+            },
             timeout=10,
         )
         assert r.status_code == 201, r.text

@@ -49,8 +49,9 @@ numbers = st.one_of(
 scalars = st.one_of(st.none(), st.booleans(), numbers, nasty_text)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(nasty_text, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(nasty_text, children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -130,7 +131,9 @@ def test_every_body_schema_rejects_garbage_without_500(
                 data = {name: _deep(200) for name in fields[:2]} or _deep(200)
             body = json.dumps(data, ensure_ascii=True).encode()
         resp = http.request(
-            method, _url(live_server.base, path), content=body,
+            method,
+            _url(live_server.base, path),
+            content=body,
             headers={"Content-Type": "application/json"},
         )
         _check(resp, (method, path, body[:200]))
@@ -187,12 +190,13 @@ def _alive(ws: ClientConnection, n: int) -> list[dict[str, Any]]:
 
 ws_frames = st.one_of(
     json_values.map(json.dumps),
-    nasty_text.map(
-        lambda s: s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    ),
+    nasty_text.map(lambda s: s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")),
     st.fixed_dictionaries(
-        {"type": st.sampled_from(["subscribe", "unsubscribe", "interaction", "chat", "auth",
-                                  "ping", "nope", ""])},
+        {
+            "type": st.sampled_from(
+                ["subscribe", "unsubscribe", "interaction", "chat", "auth", "ping", "nope", ""]
+            )
+        },
         optional={
             "channel": scalars,
             "id": scalars,

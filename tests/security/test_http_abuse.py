@@ -42,12 +42,15 @@ async def test_oversized_body_413_and_wrong_content_type_415(make_client: AppFac
     assert r.content_type == "application/problem+json"
     for ctype in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
         r = await client.patch(
-            "/api/v1/me", data=b'{"display_name": "x"}', headers={**who.headers, "Content-Type": ctype}
+            "/api/v1/me",
+            data=b'{"display_name": "x"}',
+            headers={**who.headers, "Content-Type": ctype},
         )
         assert r.status == 415, (ctype, await r.text())
         assert (await r.json())["status"] == 415
     r = await client.post(
-        "/api/v1/auth/login", data=b"email=a&password=b",
+        "/api/v1/auth/login",
+        data=b"email=a&password=b",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status == 415
@@ -165,8 +168,10 @@ async def test_sql_metacharacters_stored_and_returned_verbatim(make_client: AppF
     assert export.status == 200
     lines = [orjson.loads(line) for line in (await export.read()).splitlines() if line]
     interactions = [x for x in lines if x["type"] == "interaction"]
-    assert any(x.get("payload") == payload or x.get("data", {}).get("payload") == payload
-               for x in interactions), interactions[:2]
+    assert any(
+        x.get("payload") == payload or x.get("data", {}).get("payload") == payload
+        for x in interactions
+    ), interactions[:2]
     profile_line: dict[str, Any] = lines[0]
     assert profile_line["type"] == "profile"
     assert profile_line["data"]["display_name"] == SQLISH[4]
@@ -181,9 +186,7 @@ async def test_cross_origin_websocket_and_token_in_query_refused(make_client: Ap
     with pytest.raises(WSServerHandshakeError) as info:
         await client.ws_connect("/ws", headers={**who.headers, "Origin": "https://evil.example"})
     assert info.value.status == 403
-    ok = await client.ws_connect(
-        "/ws", headers={**who.headers, "Origin": "http://127.0.0.1:8080"}
-    )
+    ok = await client.ws_connect("/ws", headers={**who.headers, "Origin": "http://127.0.0.1:8080"})
     assert (await ok.receive_json())["type"] == "welcome"
     await ok.close()
 

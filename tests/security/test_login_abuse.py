@@ -67,7 +67,10 @@ async def test_unknown_and_existing_accounts_are_indistinguishable(
     make_client: AppFactory,
 ) -> None:
     client = await make_client(
-        auth={"login_failures_before_throttle": 1000, "login_address_failures_before_throttle": 1000}
+        auth={
+            "login_failures_before_throttle": 1000,
+            "login_address_failures_before_throttle": 1000,
+        }
     )
     existing = await register_user(client)
 
