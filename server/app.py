@@ -23,6 +23,8 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(
         middlewares=MIDDLEWARES,
         client_max_size=config.server.body_limit_bytes,
+        # GET /recommendations/roles carries up to 20,000 characters in its query string.
+        handler_args={"max_line_size": 128 * 1024},
     )
     app[CONFIG] = config
     # Dependency order: each context may use what the previous ones opened.

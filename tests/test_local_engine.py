@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import types
 from datetime import UTC, datetime
 from typing import Any
@@ -293,18 +292,6 @@ def test_limit_and_determinism(engine: LocalCareerEngine, catalog: Catalog) -> N
     fresh = LocalCareerEngine(load_seed_catalog())
     assert fresh.recommend_roles(text, {"skills": ["SEO"]}, 5) == first
     assert engine.recommend_roles(text, {"skills": ["SEO"]}, 5) == first
-
-
-def test_role_matching_is_fast(engine: LocalCareerEngine) -> None:
-    text = " ".join(d for _, d in JOB_DESCRIPTIONS.values())[:2000]
-    assert len(text) == 2000
-    timings = []
-    for _ in range(100):
-        start = time.perf_counter()
-        engine.recommend_roles(text, {"skills": ["python", "sql"]}, 10)
-        timings.append(time.perf_counter() - start)
-    timings.sort()
-    assert timings[98] <= 0.050, f"p99 {timings[98] * 1000:.1f} ms"
 
 
 # learning paths -------------------------------------------------------------------------

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import psycopg2
 import pytest
 from psycopg2 import sql
 
 from server import infra
+from services.career.catalog import load_seed_catalog
 from tests.conftest import TEST_DB_NAME
+from tests.fake_ai import Behaviour, FakeAI
+from tests.helpers import DEFAULT_PASSWORD
 from tests.processes import ROOT, free_port, server_env, start, stop, wait_http
 
 
@@ -127,25 +131,52 @@ def test_gunicorn_serves_from_several_processes(database_url: str, redis_url: st
         assert stop(proc) == 0
 
 
-def test_sigterm_lets_in_flight_requests_finish(database_url: str, redis_url: str) -> None:
+def role_answer() -> dict[str, object]:
+    """A provider answer naming a real catalog role (the server validates against it)."""
+    role = load_seed_catalog().role("Site Reliability Engineer")
+    assert role is not None
+    return {
+        "recommendations": [{"role_id": role.id, "title": role.title, "match_score": 80}],
+        "reasoning": ["From the provider."],
+        "skill_gaps": [],
+        "alternative_suggestions": [],
+    }
+
+
+async def test_sigterm_lets_in_flight_requests_finish(
+    database_url: str, redis_url: str, fake_ai: FakeAI
+) -> None:
+    """A request in progress when SIGTERM arrives (here: waiting 1.5 s on the AI provider)
+    still gets its full answer, and the process then exits 0."""
     port = free_port()
-    proc = start(["-m", "server"], server_env(database_url, redis_url, port))
+    env = server_env(database_url, redis_url, port, FLUENTPRO_AI_BASE_URL=fake_ai.url)
+    proc = start(["-m", "server"], env)
     try:
-        wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
-        body = json.dumps({"email": "nobody@example.com", "password": "x" * 12}).encode()
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        head = (
-            f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        sock.sendall(head + body[:10])  # the request is now in flight, its body half sent
-        time.sleep(0.3)  # let the server start handling it before the signal
-        proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        sock.sendall(body[10:])
-        reply = sock.recv(65536).decode()
-        sock.close()
-        assert reply.startswith("HTTP/1.1 401"), reply  # answered, not dropped
-        assert proc.wait(timeout=10) == 0
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
+        )
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            r = await session.post(
+                f"{base}/api/v1/auth/register",
+                json={"email": "sigterm@example.com", "password": DEFAULT_PASSWORD},
+            )
+            assert r.status == 201, await r.text()
+            token = (await r.json())["token"]
+            fake_ai.set(Behaviour(delay=1.5, data=role_answer()))
+            pending = asyncio.create_task(
+                session.post(
+                    f"{base}/api/v1/recommendations/roles",
+                    json={"job_description": "Python developer building REST APIs with SQL"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            )
+            await fake_ai.wait_calls(1, within_s=10)  # the request is now in flight
+            proc.send_signal(signal.SIGTERM)
+            r = await asyncio.wait_for(pending, timeout=10)
+            assert r.status == 200, await r.text()
+            assert (await r.json())["source"] == "ai"
+        code = await asyncio.get_running_loop().run_in_executor(None, proc.wait, 10)
+        assert code == 0
     finally:
         stop(proc)

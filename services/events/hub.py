@@ -92,6 +92,22 @@ class EventHub:
         replay starts at the oldest retained event. Raises InvalidEventId for a malformed id.
         """
         reset: str | None = None
+        key = stream_key(channel)
+        if not last_event_id and key in self._cursors:
+            # Live only, on a channel this hub already reads: everything after the hub's
+            # cursor is still to be dispatched, so no Redis call and no replay are needed.
+            sub = Subscription(
+                self,
+                self._bus,
+                channel,
+                start=self._cursors[key],
+                queue_size=self._queue_size,
+                stats=self.stats,
+                replay=False,
+            )
+            self._subs.setdefault(channel, set()).add(sub)
+            self._count()
+            return sub
         if last_event_id:
             start = parse_id(last_event_id)
             reset = await self._bus.check_retention(channel, last_event_id)
@@ -110,7 +126,6 @@ class EventHub:
             stats=self.stats,
             reset_oldest_id=reset,
         )
-        key = stream_key(channel)
         self._subs.setdefault(channel, set()).add(sub)
         if key not in self._cursors:
             # Everything after ``tail`` reaches the hub; the replay covers up to the end.

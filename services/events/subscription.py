@@ -43,6 +43,7 @@ class Subscription:
         queue_size: int,
         stats: EventStats,
         reset_oldest_id: str | None = None,
+        replay: bool = True,
     ) -> None:
         self.channel = channel
         self.reset_oldest_id = reset_oldest_id
@@ -52,7 +53,7 @@ class Subscription:
         self._queue: deque[Event] = deque()
         self._max = queue_size
         self._stats = stats
-        self._replaying = True
+        self._replaying = replay
         self._replay: deque[Event] = deque()
         self._replay_last = False
         self._waiter: asyncio.Future[None] | None = None
