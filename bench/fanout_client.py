@@ -150,6 +150,9 @@ class WsClient(asyncio.Protocol):
                 ):
                     self.subscribed = True  # the server subscribed us: now it counts
                     self.rec.up()
+                elif buf.find(b'"error"', pos, pos + head + length) >= 0:
+                    self.rec.errors += 1
+                    self.rec.samples.append(buf[pos + head : pos + head + length].decode())
             pos += head + length
         self.buf = buf[pos:]
 
@@ -196,10 +199,9 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     await asyncio.gather(*(one() for _ in range(args.n)))
     try:
-        await asyncio.wait_for(rec.all_connected.wait(), 120)
-    except TimeoutError:
-        print(f"connected {rec.connected}/{args.n}, errors {rec.errors}", file=sys.stderr)
-        raise
+        await asyncio.wait_for(rec.all_connected.wait(), 60)
+    except TimeoutError:  # measure with those that made it; the report says how many
+        print(f"connected {rec.connected}/{args.n}: {rec.samples[:2]}", file=sys.stderr)
     connect_s = time.monotonic() - t0
     print(f"READY {rec.connected}", flush=True)
     await _wait_stop()

@@ -10,6 +10,8 @@ from collections import deque
 
 log = logging.getLogger(__name__)
 
+LOG_EVERY_S = 5.0
+
 
 class LoopLagMonitor:
     """Samples the loop lag every ``interval_s``; keeps the recent samples for percentiles."""
@@ -20,6 +22,9 @@ class LoopLagMonitor:
         self._log_lag_ms = log_lag_ms
         self._task: asyncio.Task[None] | None = None
         self.max_ms = 0.0
+        self._logged_at = 0.0
+        self._over = 0
+        self._worst = 0.0
 
     def start(self) -> None:
         """Start sampling (the owner calls ``stop``)."""
@@ -45,7 +50,18 @@ class LoopLagMonitor:
         self._lags.append(lag_ms)
         self.max_ms = max(self.max_ms, lag_ms)
         if lag_ms > self._log_lag_ms:
-            log.warning("event loop lag %.1f ms", lag_ms, extra={"loop_lag_ms": lag_ms})
+            self._over += 1
+            self._worst = max(self._worst, lag_ms)
+            now = time.monotonic()
+            if now - self._logged_at >= LOG_EVERY_S:  # one line per period, not per sample
+                log.warning(
+                    "event loop lag up to %.1f ms (%d samples over %.0f ms)",
+                    self._worst,
+                    self._over,
+                    self._log_lag_ms,
+                    extra={"loop_lag_ms": self._worst},
+                )
+                self._logged_at, self._over, self._worst = now, 0, 0.0
 
     def recent_ms(self) -> float:
         """The latest sample (0 before the first)."""

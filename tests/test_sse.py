@@ -46,6 +46,7 @@ async def test_first_message_has_retry_and_events_are_one_line(
     msg = await next_event(resp)
     assert msg is not None and (msg.id, msg.event) == (eid, "breaker")
     assert msg.data == {"name": "ai", "state": "open"}
+    assert client.app[EVENT_STATS].direct == 1  # a caught-up stream is written by the hub
     resp.close()
 
 

@@ -10,6 +10,7 @@ import subprocess
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from db.jobs import make_connector
@@ -261,6 +262,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
+@pytest.mark.timeout(180)
 async def test_worker_process_killed_mid_job_is_retried_elsewhere(
     make_client: AppFactory, database_url: str, redis_url: str
 ) -> None:
@@ -278,11 +280,11 @@ async def test_worker_process_killed_mid_job_is_retried_elsewhere(
     second: subprocess.Popen[bytes] | None = None
     try:
         await _wait_ready(first)
-        descriptions = [f"{DESCRIPTIONS[i % 6]} (posting {i})" for i in range(500)]
+        descriptions = [f"{DESCRIPTIONS[i % 6]} (posting {i})" for i in range(200)]
         task = await create_task(
             client, user.headers, "batch_role_match", {"job_descriptions": descriptions}
         )
-        async with asyncio.timeout(90):
+        async with asyncio.timeout(120):  # generous: a loaded 2-core CI machine
             async with client.get(task["events_url"], headers=user.headers) as resp:
                 assert resp.status == 200
                 seen = await events_until(
@@ -295,14 +297,18 @@ async def test_worker_process_killed_mid_job_is_retried_elsewhere(
                 first.wait(10)
                 second = _start_worker(env)
                 await _wait_ready(second)
-                seen += await events_until(resp, lambda e: e.data.get("status") == "queued")
-                requeued_after = time.monotonic() - killed_at
+                ready_at = time.monotonic()
+                seen += await events_until(
+                    resp, lambda e: e.data.get("status") == "queued", within_s=60
+                )
+                requeued_after = time.monotonic() - max(ready_at, killed_at + stalled_after_s)
                 seen += await read_events(resp)
-        # Detected within stalled_after_s plus a sweep interval and the new worker's start-up.
-        assert requeued_after < stalled_after_s + 15, requeued_after
+        # Once the dead worker has been silent for stalled_after_s and a live worker runs,
+        # its job is requeued within a sweep interval (stalled_after_s / 3), plus slack.
+        assert requeued_after < stalled_after_s + 5, requeued_after
         final = assert_well_formed(seen, task["task_id"])
         assert final.event == "complete", final.data
-        assert final.data["result"]["total"] == 500 and final.data["result"]["failed"] == 0
+        assert final.data["result"]["total"] == 200 and final.data["result"]["failed"] == 0
         lost = [e for e in seen if e.data.get("status") == "queued"]
         assert "stopped responding" in lost[0].data["message"]
         stored = await (await client.get(task["status_url"], headers=user.headers)).json()

@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 import redis.asyncio as aioredis
 import websockets
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from websockets.asyncio.client import ClientConnection
@@ -105,8 +106,8 @@ async def test_bad_messages_get_errors_and_the_connection_stays(
         assert (err["type"], err["code"], err["id"]) == ("error", "unknown_type", "a")
         await ws.send(json.dumps({"type": "subscribe", "channel": 5}))
         assert (await recv(ws))["code"] == "invalid_fields"
-        await ws.send(json.dumps({"type": "chat", "id": "c1", "message": "hello"}))
-        assert (await recv(ws))["code"] == "unavailable"  # no chat service registered
+        await ws.send(json.dumps({"type": "chat", "message": "hello"}))  # no id
+        assert (await recv(ws))["code"] == "invalid_fields"
         await ws.send(json.dumps({"type": "interaction", "id": 3, "event": {"kind": "view"}}))
         assert await recv(ws) == {"type": "error", "code": "invalid_fields", "id": 3} | {
             "message": "Some fields are invalid."
@@ -271,7 +272,11 @@ async def test_chat_interaction_and_cancellation(
     app = create_app(config)
     chat = FakeChat()
 
-    app[CHAT_SERVICE] = chat
+    async def use_fake_chat(app: web.Application) -> AsyncIterator[None]:
+        app[CHAT_SERVICE] = chat  # after the contexts that register the real one
+        yield
+
+    app.cleanup_ctx.append(use_fake_chat)
     client = await aiohttp_client(app)
     user = await register_user(client)
     async with connect(client, user) as ws:
@@ -312,3 +317,27 @@ def _insert_task(database_url: str, user_id: str) -> str:
             return str(cur.fetchone()[0])
     finally:
         conn.close()
+
+
+async def test_chat_without_a_chat_service_is_unavailable(
+    aiohttp_client: AiohttpClient, config: Config
+) -> None:
+    app = create_app(config)
+
+    async def no_chat(app: web.Application) -> AsyncIterator[None]:
+        app.pop(CHAT_SERVICE, None)  # as before the AI gateway is wired in
+        yield
+
+    app.cleanup_ctx.append(no_chat)
+    client = await aiohttp_client(app)
+    user = await register_user(client)
+    async with connect(client, user) as ws:
+        await ws.send(json.dumps({"type": "chat", "id": "c1", "message": "hello"}))
+        assert await recv(ws) == {
+            "type": "error",
+            "code": "unavailable",
+            "message": "The chat is not available here.",
+            "id": "c1",
+        }
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await recv(ws))["type"] == "pong"

@@ -106,6 +106,7 @@ class EventHub:
                 replay=False,
             )
             self._subs.setdefault(channel, set()).add(sub)
+            self.stats.hub_subscribers += 1
             self._count()
             return sub
         if last_event_id:
@@ -127,6 +128,7 @@ class EventHub:
             reset_oldest_id=reset,
         )
         self._subs.setdefault(channel, set()).add(sub)
+        self.stats.hub_subscribers += 1
         if key not in self._cursors:
             # Everything after ``tail`` reaches the hub; the replay covers up to the end.
             self._cursors[key] = tail
@@ -142,6 +144,7 @@ class EventHub:
         if subs is None or sub not in subs:
             return
         subs.discard(sub)
+        self.stats.hub_subscribers -= 1
         if not subs:
             del self._subs[sub.channel]
             self._cursors.pop(stream_key(sub.channel), None)
@@ -149,7 +152,6 @@ class EventHub:
 
     def _count(self) -> None:
         self.stats.hub_channels = len(self._subs)
-        self.stats.hub_subscribers = sum(len(s) for s in self._subs.values())
 
     def subscriber_count(self, channel: str) -> int:
         """How many local subscribers a channel has."""

@@ -13,6 +13,7 @@ class EventStats:
 
     published: int = 0
     delivered: int = 0
+    direct: int = 0  # of delivered: written by the hub at once (no task switch)
     replayed: int = 0
     dropped: int = 0  # subscribers disconnected as slow consumers
     coalesced: int = 0

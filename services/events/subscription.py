@@ -98,6 +98,7 @@ class Subscription:
         ):
             self._pos = event.pos
             self._stats.delivered += 1
+            self._stats.direct += 1
             return
         if len(queue) >= self._max // 2 and event.event in COALESCING_EVENTS:
             for old in queue:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import psycopg2
 import pytest
 
@@ -87,8 +88,6 @@ async def test_postgres_crash_loses_no_acknowledged_write(
             except OSError:
                 continue
             if status == 202:
-                import orjson
-
                 acked_tasks[marker] = orjson.loads(text)["task_id"]
                 if phase["restarted"]:
                     phase["after_ok"] += 1

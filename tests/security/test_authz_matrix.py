@@ -13,7 +13,22 @@ from tests.conftest import AppFactory
 from tests.helpers import Authed, make_admin, register_user
 
 ZERO = "00000000-0000-0000-0000-000000000000"
-ADMIN_ROUTES = [("GET", "/api/v1/system/status"), ("GET", "/api/v1/system/stream")]
+
+
+def _routes(client: TestClient[Any, Any], *, admin: bool) -> list[tuple[str, str]]:
+    """(method, path) of every documented route that needs auth (or admin), ids filled in."""
+    found = []
+    for route in client.app.router.routes():
+        doc = getattr(route.handler, "__api__", None)
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter")
+        if doc is None or not doc.auth or path is None or route.method == "HEAD":
+            continue
+        if admin and not doc.admin:
+            continue
+        path = path.replace("{id}", ZERO).replace("{task_id}", ZERO).replace("{name}", "ai")
+        found.append((route.method, path))
+    return found
 
 
 async def _objects(client: TestClient[Any, Any], a: Authed) -> dict[str, str]:
@@ -82,7 +97,10 @@ async def test_admin_routes_401_without_auth_403_for_users(make_client: AppFacto
     admin = await register_user(client)
     await make_admin(client, admin)
     client.session.cookie_jar.clear()  # registering left a session cookie in the jar
-    for method, path in ADMIN_ROUTES:
+    admin_routes = _routes(client, admin=True)
+    assert ("GET", "/api/v1/system/status") in admin_routes
+    assert ("GET", "/api/v1/system/stream") in admin_routes
+    for method, path in admin_routes:
         anon = await client.request(method, path)
         assert anon.status == 401, (path, await anon.text())
         assert anon.headers.get("WWW-Authenticate", "").startswith("Bearer")
@@ -94,16 +112,9 @@ async def test_admin_routes_401_without_auth_403_for_users(make_client: AppFacto
 
 async def test_every_authenticated_route_is_401_without_a_token(make_client: AppFactory) -> None:
     client = await make_client()
-    checked = 0
-    for route in client.app.router.routes():
-        doc = getattr(route.handler, "__api__", None)
-        info = route.resource.get_info() if route.resource is not None else {}
-        path = info.get("path") or info.get("formatter")
-        if doc is None or not doc.auth or path is None or route.method == "HEAD":
-            continue
-        path = path.replace("{id}", ZERO).replace("{task_id}", ZERO).replace("{name}", "x")
-        r = await client.request(route.method, path, json={} if route.method != "GET" else None)
-        assert r.status == 401, (route.method, path, await r.text())
-        assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), (route.method, path)
-        checked += 1
-    assert checked >= 15, checked
+    routes = _routes(client, admin=False)
+    assert len(routes) >= 15, routes
+    for method, path in routes:
+        r = await client.request(method, path, json={} if method != "GET" else None)
+        assert r.status == 401, (method, path, await r.text())
+        assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), (method, path)

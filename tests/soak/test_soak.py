@@ -37,7 +37,7 @@ from tests.security.test_schemathesis import run_schemathesis
 pytestmark = pytest.mark.slow
 
 CYCLES = int(os.environ.get("SOAK_CYCLES", "10000"))
-WARMUP = CYCLES // 10
+WARMUP = CYCLES // 5  # pools, caches and allocator arenas reach their working size
 PARALLEL = 50
 
 
