@@ -107,21 +107,26 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _check_storable(data: Any) -> None:
-    """400 for JSON that PostgreSQL cannot store: NUL characters, unpaired surrogates
-    (both valid JSON escapes, neither valid in a text/jsonb value), absurd nesting."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
+    """Refuse JSON that PostgreSQL cannot store: NUL characters and unpaired surrogates
+    (valid JSON escapes, invalid in text/jsonb) → 422 naming the field; absurd nesting → 400.
+    """
+    stack: list[tuple[Any, int, str]] = [(data, 0, "_schema")]
     while stack:
-        value, depth = stack.pop()
+        value, depth, path = stack.pop()
         if isinstance(value, str):
             if _UNSTORABLE.search(value):
-                raise BadRequest("Text may not contain NUL characters or unpaired surrogates.")
+                raise ValidationFailed(
+                    "Text may not contain NUL characters or unpaired surrogates.",
+                    errors={path: ["Must not contain NUL characters or unpaired surrogates."]},
+                )
         elif isinstance(value, (dict, list)):
             if depth >= MAX_JSON_DEPTH:
                 raise BadRequest(f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                stack.append((key, depth + 1))
-                stack.append((item, depth + 1))
+                child = str(key) if path == "_schema" else f"{path}.{key}"
+                stack.append((key, depth + 1, child))
+                stack.append((item, depth + 1, child))
 
 
 def validate(schema_cls: type[Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:
