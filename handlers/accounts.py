@@ -90,6 +90,8 @@ async def logout(request: web.Request) -> web.Response:
 @api("The signed-in user", response=AccountUserSchema, tags=TAGS, errors=(401,))
 async def get_me(request: web.Request) -> web.Response:
     user = current_user(request)
+    if user.record is not None:
+        return json_response(user.record)
     return json_response(await request.app[ACCOUNTS].get_user(user.id))
 
 

@@ -192,6 +192,16 @@ class AccountService:
                 "display_name": row["display_name"],
                 "role": row["role"],
                 "exp": expires.timestamp(),
+                # The public record rides along so GET /me needs no second round trip;
+                # every change to the user forgets all of its cached sessions.
+                "record": {
+                    "id": str(row["user_id"]),
+                    "email": row["email"],
+                    "display_name": row["display_name"],
+                    "role": row["role"],
+                    "profile": row["profile"] or {},
+                    "created_at": row["created_at"].isoformat(),
+                },
             }
             await self._cache_put(digest, cached)
         if cached["exp"] <= time.time():
@@ -203,6 +213,7 @@ class AccountService:
             role=cached["role"],
             session_id=cached["session_id"],
             via_cookie=via_cookie,
+            record=cached.get("record"),
         )
 
     async def logout(self, user: AuthUser) -> None:
@@ -285,8 +296,7 @@ class AccountService:
         )
         if row is None:
             raise NotFound("No such user.")
-        if "display_name" in changes:
-            await self._forget_user(user_id)
+        await self._forget_user(user_id)
         return public_user(row)
 
     async def set_role(self, user_id: str, role: str) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +15,8 @@ class AuthUser:
     role: str  # "user" | "admin"
     session_id: str
     via_cookie: bool = False
+    # The public user record as of authentication (GET /me serves it without a query).
+    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:

@@ -171,7 +171,9 @@ async def test_register_validation(client: TestClient[Any, Any]) -> None:
     assert r.status == 422 and "role" in (await r.json())["errors"]
 
 
-async def test_patch_me_updates_and_validates(client: TestClient[Any, Any]) -> None:
+async def test_patch_me_updates_and_validates(
+    client: TestClient[Any, Any], make_client: AppFactory
+) -> None:
     authed = await register_user(client)
     h = authed.headers
     r = await client.patch(
@@ -197,6 +199,17 @@ async def test_patch_me_updates_and_validates(client: TestClient[Any, Any]) -> N
     me = await r.json()
     assert me["profile"]["weekly_hours"] == 8 and me["profile"]["timezone"] == "Europe/Berlin"
     assert me["display_name"] == "Grace"
+    # GET /me (served from the session cache) shows the change at once, on another instance too.
+    other = await make_client()
+    for c in (client, other):
+        r = await c.get(ME, headers=h)
+        assert (await r.json())["profile"]["weekly_hours"] == 8
+    r = await other.patch(ME, json={"profile": {"weekly_hours": 9}}, headers=h)
+    assert r.status == 200
+    r = await client.get(ME, headers=h)
+    assert (await r.json())["profile"]["weekly_hours"] == 9
+    r = await client.patch(ME, json={"profile": {"weekly_hours": 8}}, headers=h)
+    assert r.status == 200
 
     r = await client.patch(
         ME,

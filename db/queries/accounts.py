@@ -65,8 +65,8 @@ WHERE s.token_hash = %(token_hash)s
   AND s.revoked_at IS NULL
   AND s.expires_at > now()
   AND s.last_seen_at > now() - make_interval(secs => %(idle_s)s)
-RETURNING s.id AS session_id, s.user_id, u.email, u.display_name, u.role,
-          LEAST(s.expires_at, now() + make_interval(secs => %(idle_s)s)) AS expires_at
+RETURNING s.id AS session_id, s.user_id, u.email, u.display_name, u.role, u.profile,
+          u.created_at, LEAST(s.expires_at, now() + make_interval(secs => %(idle_s)s)) AS expires_at
 """
 
 REVOKE_SESSION = """
