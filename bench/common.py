@@ -60,12 +60,15 @@ def server_process(
     """Run a server in its own process (so the load generator never shares its loop)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
+    # stderr goes to a file: an undrained pipe would block the server once it fills (64 KB).
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_file = open(RESULTS / f"server-{args[-1].rsplit('/', 1)[-1]}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
     )
     try:
         if health:
@@ -77,6 +80,7 @@ def server_process(
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_file.close()
 
 
 def rss_kb(pid: int) -> int:
