@@ -214,7 +214,7 @@ def _server(
                 proc.wait()
 
 
-def run(n: int, seconds: float) -> dict[str, Any]:
+def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
     database_url, redis_url = services()
     r = redis.Redis.from_url(redis_url, socket_timeout=5)
     results: dict[str, Any] = {"machine": machine_info(), "clients": n, "seconds": seconds}
@@ -223,6 +223,16 @@ def run(n: int, seconds: float) -> dict[str, Any]:
         token, user_id = _account(base, database_url)
         auth = [f"Authorization: Bearer {token}"]
         common = ["--port", str(port), "--n", str(n)] + [a for h in auth for a in ("--header", h)]
+        if only is not None:  # one phase, for profiling iterations (no results file)
+            path, key = {
+                "sse": ("/api/v1/system/stream", "fp:ev:system"),
+                "ws": ("/ws", f"fp:ev:user:{user_id}:recommendations"),
+            }[only]
+            print(f"server pid {pid}", flush=True)
+            results[only] = fanout_phase(
+                f"fluentpro_{only}", pid, [only, "--path", path, *common], r, key, n, seconds
+            )
+            return results
         results["sse"] = fanout_phase(
             "fluentpro_sse",
             pid,
@@ -296,9 +306,14 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=2000)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "fanout.json"))
+    p.add_argument(
+        "--only", choices=("sse", "ws"), help="run one FluentPro phase; writes no results file"
+    )
     args = p.parse_args()
     started = time.monotonic()
-    results = run(args.clients, args.seconds)
+    results = run(args.clients, args.seconds, args.only)
+    if args.only:
+        return 0
     results["wall_s"] = round(time.monotonic() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -20,6 +21,7 @@ from server.keys import (
     INTERACTION_SINK,
     WS_CONNECTIONS,
 )
+from server.shedding import shed_check
 from server.ws.connection import POLICY_VIOLATION, TRY_AGAIN_LATER, WsConnection, WsDeps
 from services.auth_user import AuthUser
 from services.errors import Forbidden, RateLimited
@@ -97,6 +99,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         send_timeout_s=cfg.events.send_timeout_s,
         chat=app.get(CHAT_SERVICE),
         interactions=app.get(INTERACTION_SINK),
+        shed=partial(shed_check, app),
     )
     conn = WsConnection(ws, request, user, deps)
     if not registry.try_add(user.id, conn, cfg.limits.ws_per_user):

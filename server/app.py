@@ -8,6 +8,7 @@ from server.config import Config
 from server.ctx_accounts import accounts_ctx
 from server.ctx_activity import activity_ctx
 from server.ctx_career import career_ctx
+from server.ctx_observability import observability_ctx
 from server.ctx_ops import ops_ctx
 from server.ctx_realtime import setup_realtime
 from server.ctx_tasks import tasks_ctx
@@ -16,12 +17,13 @@ from server.metrics import metrics_ctx
 from server.middlewares import MIDDLEWARES
 from server.resources import cpu_pool_ctx, database_ctx, redis_ctx
 from server.routes import setup_routes
+from server.shedding import shedding_middleware
 
 
 def create_app(config: Config) -> web.Application:
     """Build the application. Synchronous and free of I/O: resources open in cleanup_ctx."""
     app = web.Application(
-        middlewares=MIDDLEWARES,
+        middlewares=[*MIDDLEWARES, shedding_middleware],  # shedding innermost: after auth
         client_max_size=config.server.body_limit_bytes,
         # GET /recommendations/roles carries up to 20,000 characters in its query string.
         handler_args={"max_line_size": 128 * 1024},
@@ -38,5 +40,6 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(activity_ctx)  # needs database and the event bus
     app.cleanup_ctx.append(tasks_ctx)  # needs database, event bus, career; runs the worker
     app.cleanup_ctx.append(ops_ctx)  # breakers, chat, metric sources; needs all above
+    app.cleanup_ctx.append(observability_ctx)  # lag histogram, shedder, shared figures
     setup_routes(app)
     return app

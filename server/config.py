@@ -138,6 +138,8 @@ class MonitorConfig:
     sample_interval_s: float = field(default=0.1, metadata=_range(0.01))
     log_lag_ms: float = field(default=50.0, metadata=_range(1))
     shed_lag_ms: float = field(default=500.0, metadata=_range(1))
+    # Shedding stops once the lag has stayed under half the ceiling for this long.
+    shed_recover_s: float = field(default=1.0, metadata=_range(0.01))
     metrics_interval_s: float = field(default=1.0, metadata=_range(0.05))
 
 

@@ -19,6 +19,8 @@ from server.keys import (
     EVENT_BUS,
     EVENT_STATS,
     METRICS,
+    SSE_STREAMS,
+    WS_CONNECTIONS,
 )
 from services.ai.registry import BreakerRegistry
 from services.career.chat import CoachChat
@@ -58,8 +60,11 @@ def _metric_sources(app: web.Application, transitions: Mapping[tuple[str, str], 
             snap = stats.snapshot()
             for name in ("published", "delivered", "replayed", "dropped", "coalesced"):
                 counters[(f"fluentpro_events_{name}", ())] = float(snap.get(name, 0))
-            gauges[("fluentpro_open_connections", (("kind", "sse"),))] = float(snap["sse_open"])
-            gauges[("fluentpro_open_connections", (("kind", "ws"),))] = float(snap["ws_open"])
+        # The registries the system snapshot counts too: the same figures.
+        for kind, key in (("sse", SSE_STREAMS), ("ws", WS_CONNECTIONS)):
+            conns = app.get(key)
+            if conns is not None:
+                gauges[("fluentpro_open_connections", (("kind", kind),))] = float(conns.count())
         gateway = app.get(AI_GATEWAY)
         if gateway is not None:
             ai = gateway.stats.snapshot()

@@ -24,6 +24,7 @@ from server.keys import (
     EVENT_HUB,
     EVENT_STATS,
     LOOP_MONITOR,
+    METRICS,
     REDIS,
     REQUEST_RATE,
     SSE_STREAMS,
@@ -31,7 +32,7 @@ from server.keys import (
     TASK_COUNTS,
     WS_CONNECTIONS,
 )
-from server.monitor import LoopLagMonitor, RequestRate
+from server.monitor import LoopLagMonitor
 from server.resources import make_redis
 from server.sse import stop_sse_streams
 from services.events import EventBus, EventHub, EventStats
@@ -50,14 +51,6 @@ def setup_realtime(app: web.Application) -> None:
     app.cleanup_ctx.append(realtime_ctx)
     app.on_shutdown.append(stop_sse_streams)
     app.on_shutdown.append(close_websockets)
-    app.on_response_prepare.append(count_request)
-
-
-async def count_request(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: one hit per response, for requests_per_s."""
-    rate = request.app.get(REQUEST_RATE)
-    if rate is not None:
-        rate.hit()
 
 
 async def monitor_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -65,7 +58,7 @@ async def monitor_ctx(app: web.Application) -> AsyncIterator[None]:
     cfg = app[CONFIG].monitor
     monitor = LoopLagMonitor(cfg.sample_interval_s, log_lag_ms=cfg.log_lag_ms)
     app[LOOP_MONITOR] = monitor
-    app[REQUEST_RATE] = RequestRate()
+    app[REQUEST_RATE] = app[METRICS].rate  # the metrics middleware's count: same figures
     monitor.start()
     try:
         yield

@@ -23,6 +23,7 @@ from server.keys import (
     DB,
     EVENT_BUS,
     TASK_COUNTS,
+    TASK_OUTCOMES,
     TASK_WORKER,
     TASKS,
 )
@@ -76,6 +77,7 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     service = TaskService(db, store, tasks_per_user=config.limits.tasks_per_user)
     app[TASKS] = service
     app[TASK_COUNTS] = service.counts
+    app[TASK_OUTCOMES] = store.finished
     worker: TaskWorker | None = None
     engine_pool: EnginePool | None = None
     if cfg.in_process_worker:

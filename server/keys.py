@@ -13,6 +13,7 @@ from server.config import Config
 from server.conn_registry import Closable, ConnectionRegistry
 from server.metrics import Metrics
 from server.monitor import LoopLagMonitor, RequestRate
+from server.shedding import LoadShedder
 from services.accounts import AccountService
 from services.adaptive import AdaptiveEngine
 from services.ai.gateway import AIGateway
@@ -62,6 +63,7 @@ SSE_STREAMS = web.AppKey[ConnectionRegistry[EventSourceResponse]]("sse_streams")
 WS_CONNECTIONS = web.AppKey[ConnectionRegistry[Closable]]("ws_connections")
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopLagMonitor)
 REQUEST_RATE = web.AppKey("request_rate", RequestRate)
+SHEDDER = web.AppKey("shedder", LoadShedder)
 SYSTEM_SNAPSHOT = web.AppKey("system_snapshot", SystemSnapshot)
 # Optional, registered by the lead when available (absent: zeros / "unavailable").
 BREAKER_STATES = web.AppKey("breaker_states", BreakerStatesProvider)
@@ -83,6 +85,8 @@ EXPORT = web.AppKey("export", ExportService)
 # Long-running tasks (server/ctx_tasks.py); TASK_WORKER only where a worker runs.
 TASKS = web.AppKey("tasks", TaskService)
 TASK_WORKER = web.AppKey("task_worker", TaskWorker)
+# Final transitions by status since start (this process), for /metrics.
+TASK_OUTCOMES = web.AppKey[dict[str, int]]("task_outcomes")
 
 # Operations (server/ctx_ops.py).
 BREAKERS = web.AppKey("breakers", BreakerRegistry)

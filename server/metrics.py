@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from prometheus_client import (
@@ -29,12 +29,19 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 
+from server.monitor import InFlight, RequestRate
+
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
-# A source returns {"counters": {(name, labels-tuple): total}, "gauges": {...}}.
+# A source returns {"counters": {(name, labels-tuple): total}, "gauges": {...},
+# "global_gauges": {...}}. Gauges are this process's own figures (summed across live
+# processes); global gauges are read from shared state (PostgreSQL, Redis), the same in
+# every process, so they are aggregated by max instead of being counted N times.
+GaugeMode = Literal["livesum", "livemax"]
+GAUGE_MODES: dict[str, GaugeMode] = {"gauges": "livesum", "global_gauges": "livemax"}
 Sample = Mapping[tuple[str, tuple[tuple[str, str], ...]], float]
 Source = Callable[[], Mapping[str, Sample]]
 
@@ -48,6 +55,7 @@ class Metrics:
     """The metric objects of one app."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    slow_ms: float = 50.0  # requests slower than this are kept for the lag monitor's log
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -71,23 +79,18 @@ class Metrics:
         self._gauges: dict[str, Gauge] = {}
         self._last: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self.sources: list[Source] = []
-        self._requests_total = 0
-        self._rate_mark = (time.monotonic(), 0)
-        self.requests_per_s = 0.0
+        # The system snapshot's requests_per_s reads this: the same count as `requests`.
+        self.rate = RequestRate()
+        self.inflight = InFlight(slow_ms=self.slow_ms)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
-        self._requests_total += 1
+        self.rate.hit()
 
-    def tick_rate(self) -> float:
-        """Requests per second since the previous call (for the system snapshot)."""
-        now = time.monotonic()
-        then, count = self._rate_mark
-        if now - then >= 0.5:
-            self.requests_per_s = (self._requests_total - count) / (now - then)
-            self._rate_mark = (now, self._requests_total)
-        return self.requests_per_s
+    def observe_lag(self, lag_ms: float) -> None:
+        """A loop-lag monitor listener: one sample into the lag histogram."""
+        self.loop_lag.observe(lag_ms / 1000)
 
     def _metric(self, kind: str, name: str, labelnames: tuple[str, ...]) -> Counter | Gauge:
         table: dict[str, Any] = self._counters if kind == "counters" else self._gauges
@@ -101,7 +104,7 @@ class Metrics:
                     name.replace("_", " "),
                     labelnames,
                     registry=self.registry,
-                    multiprocess_mode="livesum",
+                    multiprocess_mode=GAUGE_MODES[kind],
                 )
             table[name] = metric
         return metric
@@ -114,7 +117,7 @@ class Metrics:
             except Exception:  # a broken source must not stop the others
                 log.exception("metrics source failed")
                 continue
-            for kind in ("counters", "gauges"):
+            for kind in ("counters", "gauges", "global_gauges"):
                 for (name, labels), value in samples.get(kind, {}).items():
                     names = tuple(k for k, _ in labels)
                     metric = self._metric(kind, name, names)
@@ -142,9 +145,20 @@ class Metrics:
 async def metrics_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Count requests and time them by route template (never by raw path)."""
+    """Count requests and time them by route template (never by raw path); keep the
+    in-flight registry the loop-lag monitor names culprits from."""
+    from server.keys import METRICS
+
     started = time.perf_counter()
     status = 500
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics = request.app.get(METRICS)
+    key = id(request)
+    if metrics is not None:
+        metrics.inflight.start(
+            key, f"{request.method} {route}", started, stream=_is_stream(request)
+        )
     try:
         response = await handler(request)
         status = response.status
@@ -153,33 +167,41 @@ async def metrics_middleware(
         status = exc.status
         raise
     finally:
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        from server.keys import METRICS
-
-        metrics = request.app.get(METRICS)
         if metrics is not None:
-            metrics.observe_request(route, request.method, status, time.perf_counter() - started)
+            ended = time.perf_counter()
+            metrics.inflight.finish(key, ended)
+            metrics.observe_request(route, request.method, status, ended - started)
+
+
+def _is_stream(request: web.Request) -> bool:
+    """An SSE route (by its API doc) or a WebSocket upgrade: long-lived, mostly idle."""
+    doc = getattr(request.match_info.handler, "__api__", None)
+    if doc is not None and getattr(doc, "content_type", "") == "text/event-stream":
+        return True
+    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     """Create the app's metrics and the bridge task that pulls subsystem counters."""
-    from server.keys import METRICS
+    from server.keys import CONFIG, METRICS
 
-    metrics = Metrics()
+    metrics = Metrics(slow_ms=app[CONFIG].monitor.log_lag_ms)
     app[METRICS] = metrics
 
     async def bridge() -> None:
         while True:
             await asyncio.sleep(1.0)
             metrics.pull_sources()
-            metrics.tick_rate()
 
     task = asyncio.create_task(bridge(), name="metrics-bridge")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if multiprocess_enabled():  # drop this process's live gauges from the aggregate
+            prom_multiprocess.mark_process_dead(os.getpid())
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:

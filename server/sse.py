@@ -19,7 +19,7 @@ from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import current_user
-from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, LOOP_MONITOR, REQUEST_ID, SSE_STREAMS
+from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
 from server.write_now import has_room, write_now
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
@@ -43,13 +43,6 @@ async def _write(resp: EventSourceResponse, request: web.Request, data: bytes, t
         if request.transport is not None:  # a stalled client never drains: abort
             request.transport.abort()
         raise
-
-
-def _shed_if_overloaded(request: web.Request) -> None:
-    monitor = request.app.get(LOOP_MONITOR)
-    ceiling = request.app[CONFIG].monitor.shed_lag_ms
-    if monitor is not None and monitor.recent_ms() > ceiling:
-        raise Unavailable("The server is overloaded; retry shortly.", retry_after=2)
 
 
 async def _subscribe(
@@ -87,7 +80,6 @@ async def sse_channel_stream(
     cfg = app[CONFIG]
     registry, stats = app[SSE_STREAMS], app[EVENT_STATS]
     final = frozenset(final_event_names or ())
-    _shed_if_overloaded(request)
     resp = EventSourceResponse(
         ping_interval=cfg.events.sse_ping_interval_s,
         send_timeout=cfg.events.send_timeout_s,

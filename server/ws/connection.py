@@ -72,6 +72,7 @@ class WsDeps:
     chat: ChatService | None = None
     interactions: InteractionSink | None = None
     max_subscriptions: int = 32
+    shed: Callable[[str], None] | None = None  # LoadShedder.check: raises while overloaded
 
 
 class WsConnection:

@@ -115,6 +115,8 @@ async def chat(conn: WsConnection, msg: dict[str, Any]) -> None:
     if conn.deps.chat is None:
         conn.error("unavailable", "The chat is not available here.", msg_id)
         return
+    if conn.deps.shed is not None:
+        conn.deps.shed("chat")  # the loop is overloaded: an "unavailable" error
     conn.start_chat(msg_id, text)
 
 

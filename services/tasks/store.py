@@ -95,6 +95,7 @@ class TaskStore:
         self._db = db
         self._bus = bus
         self._publish_timeout_s = publish_timeout_s
+        self.finished: dict[str, int] = {}  # final transitions by status (for /metrics)
 
     async def publish(self, task_id: str, event: str, data: dict[str, Any]) -> None:
         """Publish on the task's channel; a Redis hiccup is logged, the row stays the truth."""
@@ -198,6 +199,7 @@ class TaskStore:
         )
         if row is None:
             return False
+        self.finished[status] = self.finished.get(status, 0) + 1
         if status == SUCCEEDED:  # the bar reaches 100 before the final event
             await self._progress_event(task_id, status, 100, message, row["step"] or "")
         await self.publish(
