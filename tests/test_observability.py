@@ -203,18 +203,23 @@ async def test_lag_log_names_the_running_handler(
     app.router.add_get("/test/blocking", blocking, name="test.blocking")
     client = await aiohttp_client(app)
     monitor = client.app[LOOP_MONITOR]
+    lagged, calm = asyncio.Event(), asyncio.Event()
+
+    def on_sample(lag_ms: float) -> None:
+        if lag_ms > 100:
+            lagged.set()
+        elif lagged.is_set():
+            calm.set()
+
+    monitor.add_listener(on_sample)
     with caplog.at_level(logging.WARNING, logger="server.monitor"):
         request = asyncio.create_task(client.get("/test/blocking"))
-        async with asyncio.timeout(5):
-            while monitor.episodes == 0:
-                await asyncio.sleep(0.01)
+        await asyncio.wait_for(lagged.wait(), 5)
         release.set()
         resp = await request
         assert resp.status == 200
         # The episode ends on the next calm sample: no second line for the same episode.
-        async with asyncio.timeout(5):
-            while monitor.lagging:
-                await asyncio.sleep(0.01)
+        await asyncio.wait_for(calm.wait(), 5)
     lines = [r.getMessage() for r in caplog.records if r.name == "server.monitor"]
     assert len(lines) == monitor.episodes, lines  # one line per episode
     named = [line for line in lines if "GET /test/blocking running" in line]
