@@ -69,7 +69,7 @@ def _metric_sources(app: web.Application, transitions: Mapping[tuple[str, str], 
         if gateway is not None:
             ai = gateway.stats.snapshot()
             for call in ai["calls"]:
-                labels = (
+                labels: Labels = (
                     ("feature", call["feature"]),
                     ("source", call["source"]),
                     ("outcome", call["outcome"]),
@@ -78,8 +78,9 @@ def _metric_sources(app: web.Application, transitions: Mapping[tuple[str, str], 
             counters[("fluentpro_ai_cache_hits", ())] = float(ai["cache_hits"])
             counters[("fluentpro_ai_cache_misses", ())] = float(ai["cache_misses"])
         for (name, state), count in transitions.items():
-            labels = (("breaker", name), ("state", state))
-            counters[("fluentpro_breaker_transitions", labels)] = float(count)
+            counters[("fluentpro_breaker_transitions", (("breaker", name), ("state", state)))] = (
+                float(count)
+            )
         db = app.get(DB)
         if db is not None:
             gauges[("fluentpro_db_pool_size", ())] = float(db.size)

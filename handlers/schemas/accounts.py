@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 EXPERIENCE_LEVELS = ("entry", "mid", "senior", "lead")
 # Length is judged by the password policy (with a reason), not here; this only bounds work.
-_PASSWORD = {"required": True, "validate": validate.Length(min=1, max=100_000)}
+_PASSWORD: dict[str, Any] = {"required": True, "validate": validate.Length(min=1, max=100_000)}
 
 
 def _timezone(value: str) -> None:

@@ -47,6 +47,11 @@ def before(pos: tuple[int, int]) -> tuple[int, int]:
     return (pos[0], pos[1] - 1) if pos[1] else (pos[0] - 1, 2**63)
 
 
+def http_chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk of HTTP/1.1 chunked transfer coding."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -61,7 +66,8 @@ class Event:
     raw: bytes
     pos: tuple[int, int] = ZERO
     _sse: bytes | None = field(default=None, repr=False)
-    _ws: dict[str, str] = field(default_factory=dict, repr=False)
+    _chunk: bytes | None = field(default=None, repr=False)
+    _ws: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def data(self) -> Any:
@@ -78,8 +84,17 @@ class Event:
             )
         return self._sse
 
+    def sse_chunk(self) -> bytes:
+        """The SSE frame as one HTTP/1.1 chunk (``<hex size>\\r\\n…\\r\\n``), built once
+        per event: written as is to every chunked stream, with no per-client encoding."""
+        if self._chunk is None:
+            self._chunk = http_chunk(self.sse_frame())
+        return self._chunk
+
     def ws_text(self, api_channel: str) -> str:
         """The WebSocket ``event`` message, built once per (event, channel name)."""
+        if self._ws is None:
+            self._ws = {}
         text = self._ws.get(api_channel)
         if text is None:
             head = orjson.dumps(

@@ -210,9 +210,15 @@ class EventHub:
             events = [Event.from_entry(channel, eid, fields) for eid, fields in entries]
             self._cursors[key] = events[-1].pos
             subs = list(self._subs.get(channel, ()))  # a copy: offer may detach
-            for ev in events:
+            if len(events) == 1:
+                ev = events[0]
                 for sub in subs:
                     sub.offer(ev)
+            else:
+                # Fell behind (or a burst): each caught-up subscriber gets the whole batch
+                # in one write, so a slow fan-out catches up instead of compounding.
+                for sub in subs:
+                    sub.offer_batch(events)
 
     # -- revocation ------------------------------------------------------------------
 

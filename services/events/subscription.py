@@ -19,19 +19,28 @@ COALESCING_EVENTS = frozenset({"progress", "metrics"})
 class SlowConsumer(Exception):
     """The subscriber fell too far behind; resume from ``last_id``."""
 
-    def __init__(self, channel: str, last_id: str | None) -> None:
-        super().__init__(f"slow consumer on {channel}; resume after {last_id}")
-        self.channel = channel
-        self.last_id = last_id
-
-
-class Subscription:
-    """Events of one channel for one subscriber: the replay from the stream, then live ones.
-
-    Live events arrive through ``offer`` (called by the hub, never blocks). The iterator
-    skips any event at or before the last one delivered, so the overlap between replay and
-    live is delivered once.
-    """
+    # Thousands of these live at once (one per stream): slots, and the deques (760 bytes
+    # each when empty) only exist while in use — most subscribers are written directly.
+    __slots__ = (
+        "_bus",
+        "_closed",
+        "_hub",
+        "_max",
+        "_pending",
+        "_pos",
+        "_queue",
+        "_replay",
+        "_replay_last",
+        "_replaying",
+        "_slow",
+        "_stats",
+        "_waiter",
+        "channel",
+        "direct",
+        "direct_batch",
+        "on_slow",
+        "reset_oldest_id",
+    )
 
     def __init__(
         self,
@@ -50,19 +59,21 @@ class Subscription:
         self._hub = hub
         self._bus = bus
         self._pos = start
-        self._queue: deque[Event] = deque()
+        self._queue: deque[Event] | None = None
         self._max = queue_size
         self._stats = stats
         self._replaying = replay
-        self._replay: deque[Event] = deque()
+        self._replay: deque[Event] | None = None
         self._replay_last = False
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._slow = False
-        self._pending: deque[Event] = deque()
+        self._pending: deque[Event] | None = None
         self.on_slow: Callable[[], None] | None = None
-        # Optional synchronous writer for caught-up subscribers (returns False to decline).
+        # Optional synchronous writers for caught-up subscribers (return False to decline):
+        # one event, and several at once (one write for a batch the hub read together).
         self.direct: Callable[[Event], bool] | None = None
+        self.direct_batch: Callable[[list[Event]], bool] | None = None
 
     @property
     def last_id(self) -> str | None:
@@ -75,7 +86,37 @@ class Subscription:
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue else 0
+
+    def _ready_for_direct(self, first: Event) -> bool:
+        """Caught up (nothing queued, not replaying), its reader idle, ``first`` is new."""
+        waiter = self._waiter
+        return (
+            not self._queue
+            and not self._replaying
+            and waiter is not None
+            and not waiter.done()
+            and first.pos > self._pos
+        )
+
+    def offer_batch(self, events: list[Event]) -> None:
+        """Hand over several live events read together (hub side), in order: written in
+        one go through ``direct_batch`` when caught up, else offered one by one.
+        """
+        if self._closed or self._slow:
+            return
+        direct_batch = self.direct_batch
+        if (
+            direct_batch is not None
+            and self._ready_for_direct(events[0])
+            and direct_batch(events)
+        ):
+            self._pos = events[-1].pos
+            self._stats.delivered += len(events)
+            self._stats.direct += len(events)
+            return
+        for ev in events:
+            self.offer(ev)
 
     def offer(self, event: Event) -> None:
         """Hand a live event over (hub side): written at once through ``direct`` when the
@@ -84,22 +125,15 @@ class Subscription:
         """
         if self._closed or self._slow:
             return
-        queue = self._queue
         direct = self.direct
-        waiter = self._waiter
-        if (
-            direct is not None
-            and not queue
-            and not self._replaying
-            and waiter is not None
-            and not waiter.done()
-            and event.pos > self._pos
-            and direct(event)
-        ):
+        if direct is not None and self._ready_for_direct(event) and direct(event):
             self._pos = event.pos
             self._stats.delivered += 1
             self._stats.direct += 1
             return
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
         if len(queue) >= self._max // 2 and event.event in COALESCING_EVENTS:
             for old in queue:
                 if old.event == event.event:
@@ -121,7 +155,7 @@ class Subscription:
 
     def _mark_slow(self) -> None:
         self._slow = True
-        self._queue.clear()
+        self._queue = None
         self._stats.dropped += 1
         self._hub.detach(self)
         self._stats.notify()
@@ -139,7 +173,7 @@ class Subscription:
         if self._closed:
             return
         self._closed = True
-        self._queue.clear()
+        self._queue = None
         self._hub.detach(self)
         self._wake()
 
@@ -165,6 +199,8 @@ class Subscription:
                 if ev.pos > self._pos:
                     self._pos = ev.pos
                     out.append(ev)
+            if queue is not None and not queue:
+                self._queue = None  # drained: give the memory back
             if out:
                 self._stats.delivered += len(out)
                 return out
@@ -175,23 +211,26 @@ class Subscription:
                 self._waiter = None
 
     async def _replay_batch(self, limit: int) -> list[Event]:
-        if not self._replay:
+        replay = self._replay
+        if not replay:
             count = max(limit, 200)
             fetched = await self._bus.read_range(self.channel, self._pos, count=count)
             # A short read reached the end of the stream: later events come live.
             self._replay_last = len(fetched) < count
             if not fetched:
                 self._replaying = False
+                self._replay = None
                 return []
-            self._replay.extend(fetched)
+            replay = self._replay = deque(fetched)
         out: list[Event] = []
-        while self._replay and len(out) < limit:
-            ev = self._replay.popleft()
+        while replay and len(out) < limit:
+            ev = replay.popleft()
             if ev.pos > self._pos:
                 self._pos = ev.pos
                 out.append(ev)
-        if not self._replay and self._replay_last:
+        if not replay and self._replay_last:
             self._replaying = False
+            self._replay = None
         self._stats.replayed += len(out)
         self._stats.delivered += len(out)
         return out
@@ -207,4 +246,4 @@ class Subscription:
             batch = await self.next_batch()
             if not batch:
                 raise StopAsyncIteration
-            self._pending.extend(batch)
+            self._pending = deque(batch)
