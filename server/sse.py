@@ -9,24 +9,213 @@ subscription when the client goes away (the ping notices within one interval).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.web_exceptions import HTTPMethodNotAllowed
 from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import current_user
 from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
-from server.write_now import has_room, write_now
+from server.write_now import DIRECT_LIMIT
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
+from services.events.bus import http_chunk
 
 log = logging.getLogger(__name__)
 
 LAST_EVENT_ID = "Last-Event-ID"
+NO_FINAL: frozenset[str] = frozenset()
+PING = b": ping\n\n"
+PING_CHUNK = http_chunk(PING)
+PING_SLICE = 500  # pings written per loop iteration before yielding (a burst stays short)
+
+
+class SseStream(EventSourceResponse):
+    """An EventSourceResponse without aiohttp-sse's ping task per stream, and with
+    synchronous writes for the hub's fan-out.
+
+    One ``SsePinger`` per application writes ``: ping`` to every stream each interval (a
+    task per stream costs memory: thousands of coroutine frames, tasks and timers). In
+    place of the ping task, ``_ping_task`` is a future that ``stop_streaming()`` cancels,
+    so ``wait()``, ``is_connected()`` and its done callbacks keep their meaning.
+    """
+
+    def __init__(self, *, pinger: SsePinger, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pinger = pinger
+        self._protocol: Any = None  # the connection's protocol (its transport), once prepared
+        self._framed = False  # chunked transfer coding: each write is one whole HTTP chunk
+        self._live = False  # the head went out: direct writes and pings may follow
+        self._stalled_at: float | None = None
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if self.prepared:
+            return await super().prepare(request)
+        if not self._allow_all_methods and request.method != "GET":
+            raise HTTPMethodNotAllowed(request.method, ("GET",))
+        self._set_tcp_user_timeout(request)  # the kernel aborts a peer that stops acking
+        writer = await web.StreamResponse.prepare(self, request)
+        self._ping_task = asyncio.get_running_loop().create_future()  # type: ignore[assignment]
+        self.enable_chunked_encoding()  # after prepare, as aiohttp-sse does
+        self._protocol = request.protocol
+        self._framed = bool(getattr(self._payload_writer, "chunked", False))
+        self._pinger.add(self)
+        return writer
+
+    def stop_streaming(self) -> None:
+        self._live = False
+        super().stop_streaming()
+
+    def go_live(self) -> None:
+        """The head was written: the hub and the pinger may write directly from now on."""
+        if self._ping_task is not None and not self._ping_task.done():
+            self._live = True
+
+    def _transport_with_room(self) -> asyncio.Transport | None:
+        if not self._live:
+            return None
+        transport: asyncio.Transport | None = self._protocol.transport
+        if (
+            transport is None
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > DIRECT_LIMIT
+        ):
+            return None
+        return transport
+
+    def write_event(self, ev: Event) -> bool:
+        """Write one event now (no task switch) if the transport has room; else False."""
+        transport = self._transport_with_room()
+        if transport is None:
+            return False
+        transport.write(ev.sse_chunk() if self._framed else ev.sse_frame())
+        return True
+
+    def write_events(self, events: list[Event]) -> bool:
+        """Write several events in one go (bytes shared by every stream); else False."""
+        transport = self._transport_with_room()
+        if transport is None:
+            return False
+        transport.write(_batch_bytes(events, self._framed))
+        return True
+
+    def ping(self, now: float) -> bool:
+        """Write ``: ping`` (pinger side); False once the stream is over (forget it)."""
+        task = self._ping_task
+        if task is None or task.done():
+            return False
+        transport: asyncio.Transport | None = self._protocol.transport
+        if transport is None or transport.is_closing():
+            self.stop_streaming()  # the client is gone: its handler ends, releasing all
+            return False
+        if transport.get_write_buffer_size() > DIRECT_LIMIT:
+            # Not draining. Like aiohttp-sse's ping (which waited send_timeout for the
+            # drain), give up on a client stalled that long.
+            if self._stalled_at is None:
+                self._stalled_at = now
+            elif self._send_timeout is not None and now - self._stalled_at >= self._send_timeout:
+                transport.abort()
+                self.stop_streaming()
+                return False
+            return True
+        self._stalled_at = None
+        if self._live:
+            transport.write(PING_CHUNK if self._framed else PING)
+        return True
+
+
+_batch_cache: list[Any] = [None, False, b""]  # events list, framed, bytes of the last batch
+
+
+def _batch_bytes(events: list[Event], framed: bool) -> bytes:
+    """The frames of a batch, built once for all the streams the hub hands it to."""
+    cache = _batch_cache
+    if cache[0] is events and cache[1] is framed:
+        cached: bytes = cache[2]
+        return cached
+    data = b"".join(ev.sse_frame() for ev in events)
+    if framed:
+        data = http_chunk(data)
+    cache[0], cache[1], cache[2] = events, framed, data
+    return data
+
+
+class SsePinger:
+    """Writes ``: ping`` to every open stream once per interval, from one task.
+
+    Streams wait in a deque in due order (each is due one interval after it was opened or
+    last pinged, so pings spread out like the connections did); closed ones drop out.
+    """
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval = interval_s
+        self._due: deque[tuple[float, weakref.ref[SseStream]]] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, stream: SseStream) -> None:
+        loop = asyncio.get_running_loop()
+        self._due.append((loop.time() + self._interval, weakref.ref(stream)))
+        if self._task is None or self._task.done():
+            # A fresh context: the task must not carry the first request's context vars.
+            self._task = loop.create_task(
+                self._run(), name="sse-pinger", context=contextvars.Context()
+            )
+        self._wake.set()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._due.clear()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = self._due
+        interval = self._interval
+        while True:
+            if not due:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            delay = due[0][0] - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            now = loop.time()
+            for _ in range(PING_SLICE):
+                if not due or due[0][0] > now:
+                    break
+                _, ref = due.popleft()
+                stream = ref()
+                try:
+                    if stream is not None and stream.ping(now):
+                        due.append((now + interval, ref))
+                except Exception:  # one broken stream must not stop the pings of all
+                    log.exception("SSE ping failed")
+            await asyncio.sleep(0)
+
+
+_pingers: weakref.WeakKeyDictionary[web.Application, SsePinger] = weakref.WeakKeyDictionary()
+
+
+def _pinger(app: web.Application) -> SsePinger:
+    pinger = _pingers.get(app)
+    if pinger is None:
+        pinger = _pingers[app] = SsePinger(app[CONFIG].events.sse_ping_interval_s)
+    return pinger
 
 
 def sse_frame(event: str, data: Any, *, event_id: str | None = None) -> bytes:
@@ -79,8 +268,9 @@ async def sse_channel_stream(
     app = request.app
     cfg = app[CONFIG]
     registry, stats = app[SSE_STREAMS], app[EVENT_STATS]
-    final = frozenset(final_event_names or ())
-    resp = EventSourceResponse(
+    final = frozenset(final_event_names) if final_event_names else NO_FINAL
+    resp = SseStream(
+        pinger=_pinger(app),
         ping_interval=cfg.events.sse_ping_interval_s,
         send_timeout=cfg.events.send_timeout_s,
         headers={"X-Request-ID": request.get(REQUEST_ID, "-"), "Cache-Control": "no-store"},
@@ -96,9 +286,9 @@ async def sse_channel_stream(
         prepared = True
         stats.sse_open += 1
         stats.notify()
-        # The ping task ends when the client is gone or stop_streaming() is called
-        # (shutdown, revocation): either way the subscription is released at once.
-        ping_task: asyncio.Task[None] = resp._ping_task  # type: ignore[assignment]
+        # The ping future ends when the pinger finds the client gone or stop_streaming()
+        # is called (shutdown, revocation): either way the subscription is released at once.
+        ping_task: asyncio.Future[None] = resp._ping_task  # type: ignore[assignment]
         ping_task.add_done_callback(_closer(sub))
         undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
         await _stream(request, resp, sub, bad_id, initial_events or (), final)
@@ -128,7 +318,7 @@ def _closer(sub: Subscription) -> Callable[[object], None]:
 
 async def _stream(
     request: web.Request,
-    resp: EventSourceResponse,
+    resp: SseStream,
     sub: Subscription,
     bad_id: bool,
     initial_events: Sequence[tuple[str, Any]],
@@ -144,11 +334,19 @@ async def _stream(
             await _write(resp, request, head, timeout)
             return
     await _write(resp, request, head, timeout)
-    sub.direct = _direct_writer(request, resp, final)
+    resp.go_live()
+    sub.direct, sub.direct_batch = _direct_writers(resp, final)
     while True:
-        batch = await sub.next_batch()
-        if not batch:
-            return
+        batch = sub.poll()
+        if batch is None:  # replaying, closed or dropped
+            batch = await sub.next_batch()
+            if not batch:
+                return
+        elif not batch:
+            # Idle: await the future itself (no coroutine frame per idle stream); the hub
+            # writes caught-up streams directly meanwhile.
+            await sub.wait_future()
+            continue
         end = _final_index(batch, final)
         if end is not None:
             batch = batch[: end + 1]
@@ -157,15 +355,22 @@ async def _stream(
             return
 
 
-def _direct_writer(
-    request: web.Request, resp: EventSourceResponse, final: frozenset[str]
-) -> Callable[[Event], bool]:
-    def write(ev: Event) -> bool:
-        if ev.event in final or not has_room(request.transport):
-            return False  # the task path ends the stream / waits for the drain
-        return write_now(resp.write(ev.sse_frame()))
+def _direct_writers(
+    resp: SseStream, final: frozenset[str]
+) -> tuple[Callable[[Event], bool], Callable[[list[Event]], bool]]:
+    """The hub's synchronous writers for a caught-up stream: the same bytes for every
+    stream (encoded once per event or batch), straight to the transport when it has room.
+    A final event declines: the task path writes it and ends the stream."""
+    if not final:
+        return resp.write_event, resp.write_events
 
-    return write
+    def one(ev: Event) -> bool:
+        return ev.event not in final and resp.write_event(ev)
+
+    def batch(events: list[Event]) -> bool:
+        return _final_index(events, final) is None and resp.write_events(events)
+
+    return one, batch
 
 
 def _final_index(batch: list[Event], final: frozenset[str]) -> int | None:
@@ -180,8 +385,10 @@ def _final_index(batch: list[Event], final: frozenset[str]) -> int | None:
 async def stop_sse_streams(app: web.Application) -> None:
     """on_shutdown: end every open stream so the process exits promptly."""
     registry = app.get(SSE_STREAMS)
-    if registry is None:
-        return
-    for resp in registry.copy():
-        if resp.prepared:
-            resp.stop_streaming()
+    if registry is not None:
+        for resp in registry.copy():
+            if resp.prepared:
+                resp.stop_streaming()
+    pinger = _pingers.pop(app, None)
+    if pinger is not None:
+        await pinger.stop()

@@ -19,6 +19,20 @@ COALESCING_EVENTS = frozenset({"progress", "metrics"})
 class SlowConsumer(Exception):
     """The subscriber fell too far behind; resume from ``last_id``."""
 
+    def __init__(self, channel: str, last_id: str | None) -> None:
+        super().__init__(f"slow consumer on {channel}; resume after {last_id}")
+        self.channel = channel
+        self.last_id = last_id
+
+
+class Subscription:
+    """Events of one channel for one subscriber: the replay from the stream, then live ones.
+
+    Live events arrive through ``offer`` (called by the hub, never blocks). The iterator
+    skips any event at or before the last one delivered, so the overlap between replay and
+    live is delivered once.
+    """
+
     # Thousands of these live at once (one per stream): slots, and the deques (760 bytes
     # each when empty) only exist while in use — most subscribers are written directly.
     __slots__ = (
@@ -106,11 +120,7 @@ class SlowConsumer(Exception):
         if self._closed or self._slow:
             return
         direct_batch = self.direct_batch
-        if (
-            direct_batch is not None
-            and self._ready_for_direct(events[0])
-            and direct_batch(events)
-        ):
+        if direct_batch is not None and self._ready_for_direct(events[0]) and direct_batch(events):
             self._pos = events[-1].pos
             self._stats.delivered += len(events)
             self._stats.direct += len(events)
@@ -176,6 +186,39 @@ class SlowConsumer(Exception):
         self._queue = None
         self._hub.detach(self)
         self._wake()
+
+    def poll(self, limit: int = 64) -> list[Event] | None:
+        """Live events queued now, without waiting: a list (maybe empty), or None when
+        only ``next_batch`` can tell (still replaying from the stream, closed, dropped).
+
+        With ``wait_future`` a writer waits without a coroutine frame of its own (it
+        matters with thousands of idle streams).
+        """
+        if self._closed or self._slow or self._replaying:
+            return None
+        queue = self._queue
+        if not queue:
+            return []
+        out: list[Event] = []
+        while queue and len(out) < limit:
+            ev = queue.popleft()
+            if ev.pos > self._pos:
+                self._pos = ev.pos
+                out.append(ev)
+        if not queue:
+            self._queue = None
+        self._stats.delivered += len(out)
+        return out
+
+    def wait_future(self) -> asyncio.Future[None]:
+        """A future resolved once there is news (an event queued, close, drop). While it
+        is pending the subscriber counts as idle: the hub may write to it directly."""
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+        if self._queue or self._closed or self._slow:
+            waiter.set_result(None)
+        return waiter
 
     async def next_batch(self, limit: int = 64) -> list[Event]:
         """Up to ``limit`` events, waiting for at least one; [] once closed.

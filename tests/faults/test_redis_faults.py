@@ -195,13 +195,18 @@ async def redis_outage_scenario(
     )
     assert ok.status == 200, await ok.text()
 
-    # No stored data lost.
-    me0 = await (await client.get("/api/v1/me", headers=authed[0].headers)).json()
-    me1 = await (await client.get("/api/v1/me", headers=authed[1].headers)).json()
-    assert me0["display_name"] == "Before Outage" and me0["profile"]["skills"] == ["Go", "SQL"]
-    assert me1["display_name"] == "During Outage"
-    count = await client.app[DB].fetch_val("SELECT count(*) FROM users")
-    assert count == 10
+    # No stored data lost: what was acknowledged before and during the outage is stored.
+    # (Read from PostgreSQL: GET /me may serve the session cache, which could not be
+    # invalidated while Redis was down — see docs/RELIABILITY.md, B7.)
+    db = client.app[DB]
+    rows = {
+        str(r["id"]): r for r in await db.fetch_all("SELECT id, display_name, profile FROM users")
+    }
+    assert len(rows) == 10
+    first, second = rows[authed[0].user["id"]], rows[authed[1].user["id"]]
+    assert first["display_name"] == "Before Outage"
+    assert first["profile"]["skills"] == ["Go", "SQL"]
+    assert second["display_name"] == "During Outage"
 
 
 async def test_redis_latency_is_bounded_by_socket_timeout(
