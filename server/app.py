@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from aiohttp import web
 
 from server.config import Config
@@ -41,5 +43,14 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(tasks_ctx)  # needs database, event bus, career; runs the worker
     app.cleanup_ctx.append(ops_ctx)  # breakers, chat, metric sources; needs all above
     app.cleanup_ctx.append(observability_ctx)  # lag histogram, shedder, shared figures
+    if config.server.gc_freeze:
+        app.on_startup.append(freeze_startup_objects)  # runs after every cleanup_ctx start
     setup_routes(app)
     return app
+
+
+async def freeze_startup_objects(app: web.Application) -> None:
+    """Move everything built at start-up (catalog, indexes, modules) out of the GC's reach:
+    full collections then scan only what requests create, not the long-lived heap."""
+    gc.collect()
+    gc.freeze()

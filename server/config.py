@@ -40,6 +40,7 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
     body_limit_bytes: int = field(default=1024 * 1024, metadata=_range(1024))
     trust_forwarded_for: bool = False
+    gc_freeze: bool = True  # freeze the start-up heap (off in tests: many apps per process)
     event_loop: str = field(default="uvloop", metadata=_one_of("uvloop", "asyncio"))
 
 

@@ -142,7 +142,7 @@ def config(database_url: str, redis_url: str, redis: aioredis.Redis) -> Config:
             "redis": {"url": redis_url},
             "auth": {"bcrypt_cost": 4},
             "ai": {"base_url": ""},
-            "server": {"shutdown_grace_s": 2},
+            "server": {"shutdown_grace_s": 2, "gc_freeze": False},
             "logging": {"level": "INFO"},
         },
     )
