@@ -67,8 +67,8 @@ def build(kind: str, args: argparse.Namespace) -> web.Application:
                         "CREATE TABLE IF NOT EXISTS bench_kv (id int PRIMARY KEY, value text)"
                     )
                     await cur.execute(
-                        "INSERT INTO bench_kv SELECT g, md5(g::text) FROM generate_series(1, 1000) g "
-                        "ON CONFLICT DO NOTHING"
+                        "INSERT INTO bench_kv SELECT g, md5(g::text) "
+                        "FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING"
                     )
             app[POOL_KEY] = pool
             yield

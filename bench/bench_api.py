@@ -21,8 +21,8 @@ from bench.common import (
     machine_info,
     server_process,
     services,
-    wrk,
     write_result,
+    wrk,
 )
 
 

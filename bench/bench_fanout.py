@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -99,6 +100,7 @@ def fanout_phase(
     n: int,
     seconds: float,
 ) -> dict[str, Any]:
+    load0 = os.getloadavg()[0]
     rss0 = rss_kb(server_pid)
     clients = Clients(client_args)
     connected = clients.ready()
@@ -119,6 +121,8 @@ def fanout_phase(
         server_rss_kb_connected=rss1,
         kb_per_connection=round((rss1 - rss0) / max(connected, 1), 2),
         server_cpu_pct=round(100 * (cpu1 - cpu0) / (seconds + 1.0), 1),
+        # Other work on the machine stretches every fan-out: compare within one run.
+        loadavg_1m=[round(load0, 2), round(os.getloadavg()[0], 2)],
     )
     print(f"{name}: {json.dumps(result)}", flush=True)
     return result
@@ -191,7 +195,6 @@ def _server(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A server process whose stderr goes to a file: an undrained pipe would fill up and
     block the server's event loop on its next log line."""
-    import os
     import tempfile
 
     with tempfile.TemporaryFile() as log_file:

@@ -62,7 +62,7 @@ def server_process(
     full_env.update(env or {})
     # stderr goes to a file: an undrained pipe would block the server once it fills (64 KB).
     RESULTS.mkdir(parents=True, exist_ok=True)
-    log_file = open(RESULTS / f"server-{args[-1].rsplit('/', 1)[-1]}.log", "ab")  # noqa: SIM115
+    log_file = open(RESULTS / f"server-{args[-1].rsplit('/', 1)[-1]}.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
@@ -120,7 +120,7 @@ def wrk(
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
     out = subprocess.run(
-        cmd + [url], capture_output=True, text=True, timeout=duration_s + 30
+        [*cmd, url], capture_output=True, text=True, timeout=duration_s + 30
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))

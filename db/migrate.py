@@ -38,7 +38,9 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
             raise ValueError(f"migration file name must be NNNN_name.sql: {path.name}")
         version = int(m.group(1))
         if version in found:
-            raise ValueError(f"two migrations numbered {version}: {found[version].name}, {path.name}")
+            raise ValueError(
+                f"two migrations numbered {version}: {found[version].name}, {path.name}"
+            )
         found[version] = path
     return sorted(found.items())
 

@@ -167,7 +167,9 @@ def load_query(request: web.Request, schema_cls: type[Schema]) -> dict[str, Any]
     try:
         return dict(schema.load(data))
     except ValidationError as exc:
-        raise ValidationFailed("Some query parameters are invalid.", errors=_messages(exc)) from None
+        raise ValidationFailed(
+            "Some query parameters are invalid.", errors=_messages(exc)
+        ) from None
 
 
 def current_user(request: web.Request) -> AuthUser:

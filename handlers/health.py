@@ -23,9 +23,12 @@ async def live(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "pid": os.getpid()})
 
 
-async def _check(coro: object, timeout: float = 1.0) -> str:
+CHECK_TIMEOUT_S = 1.0
+
+
+async def _check(coro: object) -> str:
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
             await coro  # type: ignore[misc]
         return "ok"
     except Exception as exc:  # any failure means "not ready"; the name says which

@@ -47,8 +47,14 @@ def _schema_name(schema: type[Schema] | Schema) -> str:
 
 def _operation(route: web.AbstractRoute, doc: ApiDoc | None) -> dict[str, Any]:
     if doc is None:
-        return {"summary": route.name or route.handler.__name__, "responses": {"200": {"description": "OK"}}}
-    op: dict[str, Any] = {"summary": doc.summary, "operationId": route.name or route.handler.__name__}
+        return {
+            "summary": route.name or route.handler.__name__,
+            "responses": {"200": {"description": "OK"}},
+        }
+    op: dict[str, Any] = {
+        "summary": doc.summary,
+        "operationId": route.name or route.handler.__name__,
+    }
     if doc.tags:
         op["tags"] = list(doc.tags)
     params: list[dict[str, Any]] = [

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import psycopg2
-from psycopg2 import sql
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from psycopg2 import sql
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff

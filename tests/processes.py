@@ -51,7 +51,7 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             raise AssertionError(f"server exited {proc.returncode}: {err.decode()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=1) as r:

@@ -24,7 +24,6 @@ from tests.ai_helpers import (
 from tests.fake_ai import Behaviour, FakeAI
 
 
-
 class AdviceSchema(marshmallow.Schema):
     answer = marshmallow.fields.String(required=True)
 

@@ -26,7 +26,6 @@ from services.errors import NotFound
 from tests.ai_helpers import DEAD_REDIS_URL, REDIS_URL, Events, LoopTicker, wait_until
 from tests.fake_ai import Behaviour, FakeAI
 
-
 ROOT = Path(__file__).resolve().parent.parent
 Breaker = RedisCircuitBreaker | LocalCircuitBreaker
 Factory = Callable[..., Breaker]
