@@ -253,6 +253,10 @@ def main() -> int:
         "rss_growth_mb": growth,
         "rss_goal_mb": RSS_GOAL_MB,
         "passed": ratio >= RATIO_GOAL and growth <= RSS_GOAL_MB,
+        "goals": {
+            "rows_per_s_ge_40pct_of_copy": ratio >= RATIO_GOAL,
+            "rss_growth_le_20mb": growth <= RSS_GOAL_MB,
+        },
         "total_seconds": round(time.perf_counter() - started, 1),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "notes": "server in its own process; client reads in 64 KiB chunks; best of runs",

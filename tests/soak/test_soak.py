@@ -127,10 +127,13 @@ async def test_connection_churn_keeps_memory_and_resources_flat(
                     tokens.append((await r.json())["token"])
             admin_headers = await _admin(session, base, database_url)
 
+            last: dict[str, Any] = {}
+
             async def no_streams() -> bool:
                 async with session.get(f"{base}/api/v1/system/status", headers=admin_headers) as r:
                     assert r.status == 200, await r.text()
-                    return (await r.json())["connections"] == {"sse": 0, "ws": 0}
+                    last["connections"] = (await r.json())["connections"]
+                    return last["connections"] == {"sse": 0, "ws": 0}
 
             rng = random.Random(42)
             errors: list[str] = []
@@ -196,7 +199,7 @@ async def test_connection_churn_keeps_memory_and_resources_flat(
 
                 # After the warm-up the pools hold their peak idle connections; anything
                 # more at the end is a leak.
-                await wait_for(no_streams, within_s=30, every_s=0.5)
+                await wait_for(no_streams, within_s=30, every_s=0.5, state=lambda: last)
                 baseline = _proc(proc.pid)
                 baseline_pg = _pg_connections(database_url)
                 baseline_redis = await redis_clients()
@@ -210,7 +213,7 @@ async def test_connection_churn_keeps_memory_and_resources_flat(
             assert len(errors) <= CYCLES * 0.001, errors[:10]
             assert set(rest_statuses) <= {200}, rest_statuses
 
-            await wait_for(no_streams, within_s=30, every_s=0.5)
+            await wait_for(no_streams, within_s=30, every_s=0.5, state=lambda: last)
 
             def settled() -> bool:
                 now = _proc(proc.pid)
@@ -218,13 +221,16 @@ async def test_connection_churn_keeps_memory_and_resources_flat(
 
             await wait_for(settled, within_s=30, every_s=0.5, state=lambda: _proc(proc.pid))
             await wait_for(
-                lambda: _pg_connections(database_url) <= baseline_pg, within_s=30, every_s=0.5
+                lambda: _pg_connections(database_url) <= baseline_pg,
+                within_s=30,
+                every_s=0.5,
+                state=lambda: (_pg_connections(database_url), baseline_pg),
             )
 
             async def redis_back() -> bool:
                 return await redis_clients() <= baseline_redis + 4  # pool may peak higher
 
-            await wait_for(redis_back, within_s=30, every_s=0.5)
+            await wait_for(redis_back, within_s=30, every_s=0.5, state=lambda: baseline_redis)
             final = _proc(proc.pid)
             growth = (final["rss_kb"] - baseline["rss_kb"]) / baseline["rss_kb"]
             print(
