@@ -98,35 +98,40 @@ async def read_json(request: web.Request) -> Any:
         data = json.loads(raw.decode("utf-8")) if raw else None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
-    _check_storable(data)
+    if isinstance(data, dict):  # another top-level type is refused (400) by validate()
+        _check_storable(data)
     return data
 
 
 MAX_JSON_DEPTH = 64
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_TEXT = "NUL characters and unpaired surrogates are not allowed."
 
 
 def _check_storable(data: Any) -> None:
-    """Refuse JSON that PostgreSQL cannot store: NUL characters and unpaired surrogates
-    (valid JSON escapes, invalid in text/jsonb) → 422 naming the field; absurd nesting → 400.
-    """
-    stack: list[tuple[Any, int, str]] = [(data, 0, "_schema")]
+    """422 for well-formed JSON that PostgreSQL cannot store: NUL characters and unpaired
+    surrogates (valid JSON escapes, invalid in text/jsonb), and absurd nesting."""
+    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
     while stack:
-        value, depth, path = stack.pop()
+        value, depth, where = stack.pop()
         if isinstance(value, str):
             if _UNSTORABLE.search(value):
                 raise ValidationFailed(
-                    "Text may not contain NUL characters or unpaired surrogates.",
-                    errors={path: ["Must not contain NUL characters or unpaired surrogates."]},
+                    "Some fields are invalid.",
+                    errors={where or "_schema": [_UNSTORABLE_TEXT]},
                 )
         elif isinstance(value, (dict, list)):
             if depth >= MAX_JSON_DEPTH:
-                raise BadRequest(f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
+                raise ValidationFailed(
+                    "Some fields are invalid.",
+                    errors={where or "_schema": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]},
+                )
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                child = str(key) if path == "_schema" else f"{path}.{key}"
-                stack.append((key, depth + 1, child))
-                stack.append((item, depth + 1, child))
+                name = _UNSTORABLE.sub("\ufffd", str(key))  # the path is echoed in errors
+                path = f"{where}.{name}" if where else name
+                stack.append((key, depth + 1, where))
+                stack.append((item, depth + 1, path))
 
 
 def validate(schema_cls: type[Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:
