@@ -32,6 +32,7 @@ from services.throttle import LoginThrottle, RateLimiter, ThrottlePolicy
 log = logging.getLogger(__name__)
 
 PEPPER_FILE = "pepper"
+FORGET_RETRY_INTERVAL_S = 0.5
 
 
 def read_or_create_pepper(directory: Path) -> bytes:
@@ -101,4 +102,21 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     app[AUTHENTICATOR] = accounts
     app[PASSWORDS] = passwords
     app[RATE_LIMITER] = RateLimiter(redis)
-    yield
+
+    async def replay_failed_forgets() -> None:
+        # A process that revoked sessions during a Redis outage deletes their cache
+        # entries as soon as Redis is back, even if it serves no further request.
+        while True:
+            await asyncio.sleep(FORGET_RETRY_INTERVAL_S)
+            try:
+                await accounts.flush_pending_forgets()
+            except Exception:  # never let the retrier die; the next round tries again
+                log.exception("replaying session-cache deletions failed")
+
+    retrier = asyncio.create_task(replay_failed_forgets(), name="session-cache-retrier")
+    try:
+        yield
+    finally:
+        retrier.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retrier

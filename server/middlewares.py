@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -60,7 +61,11 @@ def problem(
         body["errors"] = errors
     if extra:
         body.update(extra)
-    resp = json_response(body, status=status, headers=headers)
+    try:
+        resp = json_response(body, status=status, headers=headers)
+    except TypeError:  # text orjson refuses (e.g. a lone surrogate echoed from input)
+        safe = json.dumps(body, default=str, ensure_ascii=True).encode()
+        resp = web.Response(body=safe, status=status, headers=headers)
     resp.content_type = "application/problem+json"
     return resp
 

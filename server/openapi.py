@@ -76,7 +76,7 @@ def _operation(route: web.AbstractRoute, doc: ApiDoc | None) -> dict[str, Any]:
     elif doc.content_type != "application/json":
         ok["content"] = {doc.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(doc.status): ok}
-    codes = set(doc.errors)
+    codes = set(doc.errors) | {400}  # aiohttp answers 400 to a malformed request line/header
     if doc.body is not None:
         codes |= {400, 413, 415, 422}
     if doc.query is not None:

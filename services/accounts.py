@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 REVOKED_CHANNEL = "fluentpro:revoked"
 CACHE_PREFIX = "fluentpro:auth:session:"
 CACHE_TTL_S = 30
+CACHE_PAUSE_AFTER_FAILURE_S = 2.0
 MAX_TOKEN_CHARS = 256
 BAD_CREDENTIALS = "The e-mail address or the password is wrong."
 
@@ -85,6 +86,8 @@ class AccountService:
         self._executor = executor
         self._policy = policy
         self._cache_warned = False
+        self._cache_skip_until = 0.0
+        self._pending_forget: set[bytes] = set()
 
     # -- registration and login --------------------------------------------------------------
 
@@ -135,16 +138,18 @@ class AccountService:
         """
         email = email.strip()
         await self._throttle.check(email, address)
-        row = await self._db.fetch_one(q.USER_BY_EMAIL, {"email": email})
-        if row is None:
-            await self._hasher.verify_dummy(password)
-            ok = False
-        else:
-            ok = await self._hasher.verify(password, row["password_hash"])
-        if not ok or row is None:
-            await self._throttle.failed(email, address)
-            raise Unauthorized(BAD_CREDENTIALS)
-        await self._throttle.succeeded(email)
+        async with self._throttle.attempt(email, address):  # one check at a time per account
+            await self._throttle.check(email, address)
+            row = await self._db.fetch_one(q.USER_BY_EMAIL, {"email": email})
+            if row is None:
+                await self._hasher.verify_dummy(password)
+                ok = False
+            else:
+                ok = await self._hasher.verify(password, row["password_hash"])
+            if not ok or row is None:
+                await self._throttle.failed(email, address)
+                raise Unauthorized(BAD_CREDENTIALS)
+            await self._throttle.succeeded(email)
         if self._hasher.needs_rehash(row["password_hash"]):
             new_hash = await self._hasher.hash(password)
             await self._db.execute(
@@ -238,6 +243,8 @@ class AccountService:
             await self._cache_forget(bytes(row["token_hash"]))
 
     async def _cache_get(self, digest: bytes) -> dict[str, Any] | None:
+        if not await self._cache_usable() or digest in self._pending_forget:
+            return None
         try:
             raw = await self._redis.get(CACHE_PREFIX + digest.hex())
         except RedisError as exc:
@@ -253,7 +260,7 @@ class AccountService:
 
     async def _cache_put(self, digest: bytes, value: dict[str, Any]) -> None:
         ttl = min(CACHE_TTL_S, int(value["exp"] - time.time()))
-        if ttl <= 0:
+        if ttl <= 0 or time.monotonic() < self._cache_skip_until:
             return
         try:
             await self._redis.set(CACHE_PREFIX + digest.hex(), orjson.dumps(value), ex=ttl)
@@ -261,16 +268,42 @@ class AccountService:
             self._cache_down(exc)
 
     async def _cache_forget(self, digest: bytes) -> None:
+        """Delete a cached session. If Redis cannot be reached, remember the deletion and
+        replay it as soon as Redis answers again (flush_pending_forgets), so a session
+        revoked during an outage does not come back from the cache afterwards."""
+        self._pending_forget.add(digest)
+        await self.flush_pending_forgets()
+
+    async def flush_pending_forgets(self) -> bool:
+        """Replay the cache deletions that failed; True when none is left."""
+        if not self._pending_forget:
+            return True
+        if time.monotonic() < self._cache_skip_until:
+            return False
+        keys = [CACHE_PREFIX + d.hex() for d in self._pending_forget]
         try:
-            await self._redis.delete(CACHE_PREFIX + digest.hex())
+            await self._redis.delete(*keys)
         except RedisError as exc:
+            self._cache_down(exc)
             log.warning(
-                "could not drop a cached session (%s); it expires within %s s",
+                "could not drop %s cached session(s) (%s); retrying when Redis answers",
+                len(keys),
                 exc.__class__.__name__,
-                CACHE_TTL_S,
             )
+            return False
+        self._pending_forget.clear()
+        return True
+
+    async def _cache_usable(self) -> bool:
+        """False during the short pause after a Redis failure, or while deletions that
+        failed are still pending (the cache might hold a revoked session then)."""
+        if time.monotonic() < self._cache_skip_until:
+            return False
+        return await self.flush_pending_forgets()
 
     def _cache_down(self, exc: BaseException) -> None:
+        # A slow or absent Redis must not cost every request its timeout: skip it briefly.
+        self._cache_skip_until = time.monotonic() + CACHE_PAUSE_AFTER_FAILURE_S
         if not self._cache_warned:
             self._cache_warned = True
             log.warning("session cache unavailable (%s); using PostgreSQL", exc.__class__.__name__)

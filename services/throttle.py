@@ -6,9 +6,12 @@ Both fail closed, not open: when Redis cannot be reached they keep counting in t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -47,6 +50,14 @@ return {n, ttl}
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+ATTEMPT_LEASE_MS = 10_000
+# Delete the lease only if it is still ours (it may have expired and been taken).
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class _LocalCounters:
@@ -124,6 +135,8 @@ class LoginThrottle(_RedisOrLocal):
         super().__init__(redis, "login throttle")
         self._policy = policy
         self._fail = redis.register_script(_FAIL_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+        self._busy: set[str] = set()  # attempt leases while Redis is unreachable
         # Counters decay after a quiet period long enough to keep the longest delay meaningful.
         self._window_ms = int(max(policy.max_s * 4, 900.0) * 1000)
 
@@ -159,10 +172,11 @@ class LoginThrottle(_RedisOrLocal):
                 "Too many failed sign-in attempts; wait before trying again.", retry_after=wait
             )
 
-    async def failed(self, email: str, address: str) -> None:
-        """Record a failed attempt for the account and the address."""
+    async def failed(self, email: str, address: str, *, account_only: bool = False) -> None:
+        """Record a failed attempt for the account and (unless account_only) the address."""
         p = self._policy
-        for counter, block, threshold in self._subjects(email, address):
+        subjects = self._subjects(email, address)
+        for counter, block, threshold in subjects[:1] if account_only else subjects:
             try:
                 await self._fail(
                     keys=[counter, block],
@@ -174,6 +188,39 @@ class LoginThrottle(_RedisOrLocal):
                 if count >= threshold:
                     delay = min(p.max_s, p.base_s * 2 ** (count - threshold))
                     self._local.block(block, delay)
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, email: str, address: str) -> AsyncIterator[None]:
+        """One password check at a time per account, across processes.
+
+        Without this gate, concurrent guesses all pass ``check`` before any of them is
+        counted by ``failed``; serialised, every guess sees the failures before it. A
+        concurrent attempt gets 429 with Retry-After 1 and is not counted: its password was
+        never checked (so a burst of guesses gets one guess at a time, and an integration
+        logging in twice at once does not lock its own account). The lease
+        expires on its own if the process dies mid-check.
+        """
+        key = f"{PREFIX}login:busy:{_digest(email.strip().lower())}"
+        token = secrets.token_hex(8)
+        try:
+            acquired = bool(await self._redis.set(key, token, nx=True, px=ATTEMPT_LEASE_MS))
+            local = False
+        except RedisError as exc:
+            self._fallback(exc)
+            acquired = key not in self._busy
+            local = True
+        if not acquired:
+            raise RateLimited("Another sign-in for this account is in progress.", retry_after=1)
+        if local:
+            self._busy.add(key)
+        try:
+            yield
+        finally:
+            if local:
+                self._busy.discard(key)
+            else:
+                with contextlib.suppress(RedisError):
+                    await self._release(keys=[key], args=[token])
 
     async def succeeded(self, email: str) -> None:
         """Forget the account's failures (the address counter keeps decaying on its own)."""

@@ -144,18 +144,22 @@ async def redis_outage_scenario(
         assert gateway.breaker.shared is False  # the in-process breaker decides
     assert not tally.bad, tally.bad
     assert tally.missing_retry_after == 0
-    # Login throttling did not fail open: of 40 concurrent wrong passwords on one account
-    # most were refused with 429 (the ones judged before the first failures were counted
-    # race the check, see RELIABILITY.md), and from then on every attempt is refused.
+    # Login throttling did not fail open: of 40 concurrent wrong passwords on one account,
+    # password checks ran one at a time (the others got 429 at once), so at most the
+    # policy's allowance was actually checked; and further wrong guesses hit the hold.
+    threshold = config.auth.login_failures_before_throttle
     assert by_kind["victim"].count(429) >= 1, by_kind["victim"]
-    assert by_kind["victim"].count(401) < len(by_kind["victim"]), by_kind["victim"]
-    for _ in range(5):
+    assert by_kind["victim"].count(401) <= threshold, by_kind["victim"]
+    for _ in range(threshold + 1):
         again = await client.post(
             "/api/v1/auth/login",
-            json={"email": victim.user["email"], "password": DEFAULT_PASSWORD},
+            json={"email": victim.user["email"], "password": "wrong-password-123456"},
         )
-        assert again.status == 429, await again.text()
-        assert "Retry-After" in again.headers
+        if again.status == 429:
+            break
+        assert again.status == 401, await again.text()
+    assert again.status == 429, await again.text()
+    assert "Retry-After" in again.headers
     assert set(by_kind["login"]) <= {200, 429}, by_kind["login"]
     assert by_kind["login"].count(200) >= 1
     assert set(by_kind["me"]) == {200}, by_kind["me"]
