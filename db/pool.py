@@ -13,6 +13,8 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
+from services import aio_compat
+
 Params = Mapping[str, Any] | Sequence[Any] | None
 
 # Errors callers may want to map (a dependency is unavailable).
@@ -24,6 +26,8 @@ QueryCanceled = psycopg2.errors.QueryCanceled
 DatabaseError = psycopg2.DatabaseError
 
 psycopg2.extras.register_uuid()
+# aiopg awaits every query through asyncio.wait_for, which loses cancellations on 3.11.
+aio_compat.patch("aiopg.connection")
 
 
 @dataclass(frozen=True)
