@@ -59,7 +59,7 @@ class RedisConfig:
     url: str = ""  # empty: a server on 127.0.0.1:6379, else an embedded one under ./var/
     socket_timeout_s: float = field(default=1.0, metadata=_range(0.01))
     connect_timeout_s: float = field(default=1.0, metadata=_range(0.01))
-    retries: int = field(default=1, metadata=_range(0, 5))
+    retries: int = field(default=0, metadata=_range(0, 5))
     max_connections: int = field(default=64, metadata=_range(2))
 
 
