@@ -87,10 +87,12 @@ def _operation(route: web.AbstractRoute, doc: ApiDoc | None) -> dict[str, Any]:
     if doc.admin:
         codes.add(403)
     for code in sorted(codes):
-        responses[str(code)] = {
-            "description": _REASONS.get(code, "Error"),
-            "content": {"application/problem+json": {"schema": ProblemSchema}},
-        }
+        content: dict[str, Any] = {"application/problem+json": {"schema": ProblemSchema}}
+        if code == 400:
+            # A request line or header the HTTP parser refuses (e.g. a query string over
+            # 128 KiB) is answered by aiohttp itself, before any middleware, in plain text.
+            content["text/plain"] = {"schema": {"type": "string"}}
+        responses[str(code)] = {"description": _REASONS.get(code, "Error"), "content": content}
     op["responses"] = responses
     return op
 
