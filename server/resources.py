@@ -83,15 +83,19 @@ def make_redis(url: str, config: Config, *, retries: int | None = None) -> aiore
     cfg = config.redis
     count = cfg.retries if retries is None else retries
     retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), count) if count else Retry(NoBackoff(), 0)
-    return aioredis.Redis.from_url(
+    # A blocking pool: at the connection cap, a caller waits (up to the socket timeout) for
+    # a free connection instead of failing at once with MaxConnectionsError.
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=cfg.max_connections,
+        timeout=cfg.socket_timeout_s,
         socket_timeout=cfg.socket_timeout_s,
         socket_connect_timeout=cfg.connect_timeout_s,
         retry=retry,
-        max_connections=cfg.max_connections,
         health_check_interval=15,
         decode_responses=False,
     )
+    return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
