@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -202,3 +204,15 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(value, list):
         raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
     return value
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """A keyset cursor ``(created_at, id)`` made by encode_cursor; 422 for anything else."""
+    parts = decode_cursor(cursor)
+    if parts is None:
+        return None
+    try:
+        at, row_id = parts
+        return datetime.fromisoformat(at), str(uuid.UUID(row_id))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from aiohttp import web
 
 from handlers.common import (
     api,
     current_user,
-    decode_cursor,
+    decode_time_cursor,
     encode_cursor,
     json_response,
     load_body,
@@ -23,7 +20,6 @@ from handlers.schemas.activity import (
     ListQuerySchema,
 )
 from server.keys import INTERACTIONS
-from services.errors import ValidationFailed
 
 TAGS = ("learning activity",)
 
@@ -42,17 +38,6 @@ async def record(request: web.Request) -> web.Response:
     return json_response(await request.app[INTERACTIONS].record(user.id, body), status=202)
 
 
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    parts = decode_cursor(cursor)
-    if parts is None:
-        return None
-    try:
-        at, rid = parts
-        return datetime.fromisoformat(at), str(uuid.UUID(rid))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None
-
-
 @api(
     "List the adaptive recommendations made for me, newest first",
     query=ListQuerySchema,
@@ -64,6 +49,6 @@ async def list_adaptive(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, ListQuerySchema)
     items, nxt = await request.app[INTERACTIONS].list_adaptive(
-        user.id, limit=query["limit"], after=_after(query["cursor"])
+        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
     )
     return json_response({"items": items, "next_cursor": encode_cursor(*nxt) if nxt else None})

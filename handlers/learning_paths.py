@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from aiohttp import web
 
 from handlers.common import (
     api,
     current_user,
-    decode_cursor,
+    decode_time_cursor,
     encode_cursor,
     json_response,
     load_body,
@@ -23,7 +20,6 @@ from handlers.schemas.career import (
     PageQuerySchema,
 )
 from server.keys import CAREER, ONBOARDING
-from services.errors import ValidationFailed
 
 TAGS = ("learning paths",)
 
@@ -46,17 +42,6 @@ async def create(request: web.Request) -> web.Response:
     return json_response(path, status=201)
 
 
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    parts = decode_cursor(cursor)
-    if parts is None:
-        return None
-    try:
-        at, pid = parts
-        return datetime.fromisoformat(at), str(uuid.UUID(pid))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None
-
-
 @api(
     "List my learning paths, newest first",
     query=PageQuerySchema,
@@ -68,7 +53,7 @@ async def list_paths(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, PageQuerySchema)
     items, nxt = await request.app[CAREER].list_learning_paths(
-        user.id, limit=query["limit"], after=_after(query["cursor"])
+        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
     )
     next_cursor = encode_cursor(nxt[0].isoformat(), nxt[1]) if nxt else None
     return json_response({"items": items, "next_cursor": next_cursor})

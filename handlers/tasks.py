@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from aiohttp import web
 
 from handlers.common import (
     api,
     current_user,
-    decode_cursor,
+    decode_time_cursor,
     encode_cursor,
     json_response,
     load_body,
@@ -25,7 +22,6 @@ from handlers.schemas.tasks import (
 )
 from server.keys import TASKS
 from server.sse import sse_channel_stream
-from services.errors import ValidationFailed
 from services.tasks.kinds import FINAL_EVENT, task_channel
 
 TAGS = ("tasks",)
@@ -61,17 +57,6 @@ async def create(request: web.Request) -> web.Response:
     )
 
 
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    parts = decode_cursor(cursor)
-    if parts is None:
-        return None
-    try:
-        at, tid = parts
-        return datetime.fromisoformat(at), str(uuid.UUID(tid))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None
-
-
 @api(
     "List my tasks, newest first",
     query=TaskListQuerySchema,
@@ -83,7 +68,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, TaskListQuerySchema)
     items, nxt = await request.app[TASKS].list(
-        user.id, limit=query["limit"], after=_after(query["cursor"])
+        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
     )
     next_cursor = encode_cursor(*nxt) if nxt else None
     return json_response({"items": items, "next_cursor": next_cursor})
