@@ -46,7 +46,7 @@ PASSWORD = "ochre-trumpet-glacier-nimble-parsnip"
 TICK = 0.005
 LAG_GOAL_MS = 10.0
 RATIO_GOAL = 0.9
-USERS = 32  # one account per concurrent login: a real burst comes from many people
+USERS = 48  # one account per login: a real burst comes from many people, not one
 
 
 def resolve() -> tuple[str, str, list[infra.Located]]:
