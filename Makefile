@@ -19,8 +19,10 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/python -m server
 
-## The whole test suite on its own database and Redis DB number.
+## Lint (ruff, pinned), then the whole suite on its own database and Redis DB number.
 test: setup browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 ## Headless Chromium for the browser tests (Debian's package; skipped loudly if unavailable).

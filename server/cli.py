@@ -101,8 +101,7 @@ def serve_many(config: Config, workers: int) -> int:
     metrics_dir.mkdir(parents=True)
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     children = [
-        subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env)
-        for _ in range(workers)
+        subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env) for _ in range(workers)
     ]
 
     def forward(signum: int, _frame: FrameType | None) -> None:

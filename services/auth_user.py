@@ -26,6 +26,4 @@ class AuthUser:
 class Authenticator(Protocol):
     """Turns a presented token into a user (None when unknown, expired or revoked)."""
 
-    async def authenticate(
-        self, token: str, *, via_cookie: bool = False
-    ) -> AuthUser | None: ...
+    async def authenticate(self, token: str, *, via_cookie: bool = False) -> AuthUser | None: ...

@@ -76,9 +76,7 @@ class RateLimited(DomainError):
     status = 429
     title = "Too Many Requests"
 
-    def __init__(
-        self, detail: str | None = None, *, retry_after: float = 1, **kwargs: Any
-    ) -> None:
+    def __init__(self, detail: str | None = None, *, retry_after: float = 1, **kwargs: Any) -> None:
         super().__init__(detail or "Too many requests; retry later.", **kwargs)
         self.retry_after = max(1, int(retry_after + 0.999))
         self.headers["Retry-After"] = str(self.retry_after)
@@ -88,11 +86,7 @@ class Unavailable(DomainError):
     status = 503
     title = "Service Unavailable"
 
-    def __init__(
-        self, detail: str | None = None, *, retry_after: float = 5, **kwargs: Any
-    ) -> None:
-        super().__init__(
-            detail or "A dependency is unavailable; retry later.", **kwargs
-        )
+    def __init__(self, detail: str | None = None, *, retry_after: float = 5, **kwargs: Any) -> None:
+        super().__init__(detail or "A dependency is unavailable; retry later.", **kwargs)
         self.retry_after = max(1, int(retry_after + 0.999))
         self.headers["Retry-After"] = str(self.retry_after)
