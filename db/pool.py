@@ -12,6 +12,7 @@ import aiopg
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
+from psycopg2 import sql as pg_sql
 
 from services import aio_compat
 
@@ -191,16 +192,17 @@ class Snapshot:
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
         """Rows of ``sql`` in lists of up to ``batch`` via its own DECLARE … CURSOR / FETCH."""
         self._cursors += 1
-        name = f"fp_snap_{self._cursors}"
-        await self._cur.execute(f"DECLARE {name} NO SCROLL CURSOR FOR " + sql, params)
-        fetch = f"FETCH {int(batch)} FROM {name}"
+        name = pg_sql.Identifier(f"fp_snap_{self._cursors}")
+        declare = pg_sql.SQL("DECLARE {} NO SCROLL CURSOR FOR {}").format(name, pg_sql.SQL(sql))
+        await self._cur.execute(declare, params)
+        fetch = pg_sql.SQL("FETCH {} FROM {}").format(pg_sql.Literal(int(batch)), name)
         while True:
             await self._cur.execute(fetch)
             rows = await self._cur.fetchall()
             if not rows:
                 break
             yield rows
-        await self._cur.execute(f"CLOSE {name}")
+        await self._cur.execute(pg_sql.SQL("CLOSE {}").format(name))
 
 
 def is_unavailable(exc: BaseException) -> bool:
