@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
+from server.keys import PASSWORDS
 from tests.conftest import AppFactory
 
 
@@ -100,3 +102,23 @@ async def test_metrics_counts_requests_by_route_template(client: TestClient[Any,
     )
     assert 'route="unmatched"' not in text or 'status="404"' in text
     assert "fluentpro_http_request_seconds_bucket" in text
+
+
+async def test_unexpected_error_is_a_generic_500_without_internals(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = client.server.app
+    assert app is not None
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail at /srv/app.py line 42")
+
+    monkeypatch.setattr(app[PASSWORDS], "analyze_async", broken)
+    r = await client.post("/api/v1/passwords/analyze", json={"password": "x" * 12})
+    assert r.status == 500
+    assert r.content_type == "application/problem+json"
+    text = await r.text()
+    assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
+    body = await r.json()
+    assert body["detail"] == "An unexpected error occurred." and body["request_id"]
+    assert any("secret internal detail" in str(rec.exc_info) for rec in caplog.records)
