@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from handlers.common import api, current_user, json_response
 from handlers.schemas.activity import OnboardingProgressSchema
 from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, ONBOARDING, REQUEST_ID, SSE_STREAMS
-from server.sse import sse_frame
+from server.sse import release_stream, sse_frame
 from services.errors import RateLimited, Unavailable
 from services.events import SlowConsumer, Subscription
 from services.onboarding import onboarding_channel
@@ -122,13 +122,5 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, TimeoutError, RuntimeError):
         log.debug("onboarding stream client went away")
     finally:
-        if sub is not None:
-            sub.close()
-        if undo_revoke is not None:
-            undo_revoke()
-        registry.discard(user.id, resp)
-        if prepared:
-            stats.sse_open -= 1
-            stats.notify()
-            resp.stop_streaming()
+        release_stream(app, user.id, resp, sub, undo_revoke, prepared=prepared)
     return resp

@@ -297,16 +297,31 @@ async def sse_channel_stream(
     except (ConnectionResetError, TimeoutError, RuntimeError):
         log.debug("SSE client on %s went away", channel)
     finally:
-        if sub is not None:
-            sub.close()
-        if undo_revoke is not None:
-            undo_revoke()
-        registry.discard(user.id, resp)
-        if prepared:
-            stats.sse_open -= 1
-            stats.notify()
-            resp.stop_streaming()
+        release_stream(app, user.id, resp, sub, undo_revoke, prepared=prepared)
     return resp
+
+
+def release_stream(
+    app: web.Application,
+    user_id: str,
+    resp: EventSourceResponse,
+    sub: Subscription | None,
+    undo_revoke: Callable[[], None] | None,
+    *,
+    prepared: bool,
+) -> None:
+    """Give back everything an SSE stream held: subscription, revocation hook, registry
+    slot, the open-stream count and its ping task. Every SSE route ends with this."""
+    if sub is not None:
+        sub.close()
+    if undo_revoke is not None:
+        undo_revoke()
+    app[SSE_STREAMS].discard(user_id, resp)
+    if prepared:
+        stats = app[EVENT_STATS]
+        stats.sse_open -= 1
+        stats.notify()
+        resp.stop_streaming()
 
 
 def _closer(sub: Subscription) -> Callable[[object], None]:
