@@ -19,13 +19,12 @@ from server.metrics import metrics_ctx
 from server.middlewares import MIDDLEWARES
 from server.resources import cpu_pool_ctx, database_ctx, redis_ctx
 from server.routes import setup_routes
-from server.shedding import shedding_middleware
 
 
 def create_app(config: Config) -> web.Application:
     """Build the application. Synchronous and free of I/O: resources open in cleanup_ctx."""
     app = web.Application(
-        middlewares=[*MIDDLEWARES, shedding_middleware],  # shedding innermost: after auth
+        middlewares=MIDDLEWARES,
         client_max_size=config.server.body_limit_bytes,
         # GET /recommendations/roles carries up to 20,000 characters in its query string.
         handler_args={"max_line_size": 128 * 1024},

@@ -74,6 +74,8 @@ class AuthConfig:
     login_throttle_base_s: float = field(default=2.0, metadata=_range(0.1))
     login_throttle_max_s: float = field(default=300.0, metadata=_range(1))
     cookie_secure: str = field(default="auto", metadata=_one_of("auto", "always", "never"))
+    # Authenticate from memory for a few seconds, kept honest by a pub/sub listener.
+    local_session_cache: bool = True
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,11 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ACCOUNTS] = accounts
     app[AUTHENTICATOR] = accounts
     app[PASSWORDS] = passwords
+    listener = (
+        accounts.listen_for_invalidations(config.redis.url)
+        if config.auth.local_session_cache
+        else None
+    )
     app[RATE_LIMITER] = RateLimiter(redis)
 
     async def replay_failed_forgets() -> None:
@@ -120,3 +125,5 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
         retrier.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await retrier
+        if listener is not None:
+            await listener.stop()

@@ -81,6 +81,10 @@ def _metric_sources(app: web.Application, transitions: Mapping[tuple[str, str], 
             counters[("fluentpro_breaker_transitions", (("breaker", name), ("state", state)))] = (
                 float(count)
             )
+        accounts = app.get(ACCOUNTS)
+        if accounts is not None:
+            for tier, count in accounts.lookups.items():
+                counters[("fluentpro_session_lookups", (("tier", tier),))] = float(count)
         db = app.get(DB)
         if db is not None:
             gauges[("fluentpro_db_pool_size", ())] = float(db.size)

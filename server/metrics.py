@@ -13,8 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,13 +78,22 @@ class Metrics:
         self._gauges: dict[str, Gauge] = {}
         self._last: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self.sources: list[Source] = []
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         # The system snapshot's requests_per_s reads this: the same count as `requests`.
         self.rate = RequestRate()
         self.inflight = InFlight(slow_ms=self.slow_ms)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:  # labels() is a locked lookup: resolve each series once
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         self.rate.hit()
 
     def observe_lag(self, lag_ms: float) -> None:
@@ -139,46 +147,6 @@ class Metrics:
             prom_multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-@web.middleware
-async def metrics_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Count requests and time them by route template (never by raw path); keep the
-    in-flight registry the loop-lag monitor names culprits from."""
-    from server.keys import METRICS
-
-    started = time.perf_counter()
-    status = 500
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else "unmatched"
-    metrics = request.app.get(METRICS)
-    key = id(request)
-    if metrics is not None:
-        metrics.inflight.start(
-            key, f"{request.method} {route}", started, stream=_is_stream(request)
-        )
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        if metrics is not None:
-            ended = time.perf_counter()
-            metrics.inflight.finish(key, ended)
-            metrics.observe_request(route, request.method, status, ended - started)
-
-
-def _is_stream(request: web.Request) -> bool:
-    """An SSE route (by its API doc) or a WebSocket upgrade: long-lived, mostly idle."""
-    doc = getattr(request.match_info.handler, "__api__", None)
-    if doc is not None and getattr(doc, "content_type", "") == "text/event-stream":
-        return True
-    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,12 +1,15 @@
-"""Middlewares, outermost first: request id + access log → headers → errors → auth."""
+"""Middlewares, outermost first: the edge (request id, metrics, errors, headers, access log),
+then authentication (with CSRF and load shedding)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,9 +20,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from db.pool import is_unavailable as is_db_unavailable
 from handlers.common import ApiDoc, json_response
-from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, REQUEST_ID
+from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
 from server.logs import request_id_var
-from server.metrics import metrics_middleware
+from server.route_info import RouteInfo, route_info
+from server.shedding import shed_check
 from services.errors import DomainError, Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -70,45 +74,88 @@ def problem(
     return resp
 
 
+def _reset_request_ids() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix = secrets.token_hex(6)
+    _id_counter = itertools.count(1)
+
+
+_id_prefix = ""
+_id_counter = itertools.count(1)
+_reset_request_ids()
+os.register_at_fork(after_in_child=_reset_request_ids)
+
+
+def new_request_id() -> str:
+    """A process-unique id without a syscall per request: random prefix + counter."""
+    return f"{_id_prefix}-{next(_id_counter):08x}"
+
+
 @web.middleware
-async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Assign the request id, log one access line, echo ``X-Request-ID``."""
-    incoming = request.headers.get("X-Request-ID", "")
-    rid = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Everything around a request, in one layer (each layer costs every request a coroutine):
+    request id (echoed in ``X-Request-ID``), metrics and the in-flight registry, errors turned
+    into problem details, security headers, and the access log line."""
+    incoming = request.headers.get("X-Request-ID")
+    rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
     request[REQUEST_ID] = rid
     token = request_id_var.set(rid)
+    info = route_info(request)
+    metrics = request.app.get(METRICS)
     started = time.perf_counter()
+    key = id(request)
+    if metrics is not None:
+        metrics.inflight.start(
+            key, f"{request.method} {info.metric_route}", started, stream=_is_stream(request, info)
+        )
     status = 500
     try:
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            problem_response = error_response(request, exc)
+            if problem_response is None:
+                raise
+            response = problem_response
         status = response.status
         if not response.prepared:
+            add_security_headers(request, response)
             response.headers["X-Request-ID"] = rid
         return response
+    except web.HTTPException as exc:  # a redirect passes through
+        status = exc.status
+        raise
     finally:
-        route = request.match_info.route.resource
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            status,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "route": route.canonical if route is not None else None,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
+        ended = time.perf_counter()
+        if metrics is not None:
+            metrics.inflight.finish(key, ended)
+            metrics.observe_request(info.metric_route, request.method, status, ended - started)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                status,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": info.canonical,
+                    "status": status,
+                    "duration_ms": round((ended - started) * 1000, 2),
+                },
+            )
         request_id_var.reset(token)
 
 
-@web.middleware
-async def error_handler(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every error into problem details; a 500 never shows internals."""
-    try:
-        return await handler(request)
-    except DomainError as exc:
+def _is_stream(request: web.Request, info: RouteInfo) -> bool:
+    """An SSE route or a WebSocket upgrade: long-lived, mostly idle."""
+    return info.stream or request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def error_response(request: web.Request, exc: Exception) -> web.Response | None:
+    """The problem-details response for *exc*; None for what is not an error (a redirect).
+    Call it inside the ``except`` block: a 500 is logged with the active traceback."""
+    if isinstance(exc, DomainError):
         return problem(
             exc.status,
             exc.title,
@@ -118,29 +165,27 @@ async def error_handler(request: web.Request, handler: Handler) -> web.StreamRes
             headers=exc.headers,
             extra=exc.extra,
         )
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            return None
         headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
-        detail = _http_detail(exc)
-        return problem(exc.status, exc.reason, detail, request, headers=headers)
-    except Exception as exc:
-        if dependency_unavailable(exc):
-            log.warning(
-                "dependency unavailable on %s %s: %s",
-                request.method,
-                request.path,
-                exc.__class__.__name__,
-            )
-            return problem(
-                503,
-                "Service Unavailable",
-                "A dependency (database or cache) is unavailable; retry shortly.",
-                request,
-                headers={"Retry-After": "5"},
-            )
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(500, "Internal Server Error", "An unexpected error occurred.", request)
+        return problem(exc.status, exc.reason, _http_detail(exc), request, headers=headers)
+    if dependency_unavailable(exc):
+        log.warning(
+            "dependency unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            exc.__class__.__name__,
+        )
+        return problem(
+            503,
+            "Service Unavailable",
+            "A dependency (database or cache) is unavailable; retry shortly.",
+            request,
+            headers={"Retry-After": "5"},
+        )
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "Internal Server Error", "An unexpected error occurred.", request)
 
 
 def dependency_unavailable(exc: BaseException) -> bool:
@@ -160,26 +205,21 @@ def _http_detail(exc: web.HTTPException) -> str:
     return exc.reason
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """nosniff everywhere, no-store on API data, a strict CSP on pages."""
-    response = await handler(request)
-    if response.prepared:
-        return response
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.path.startswith("/api/") or request.get(AUTH_USER) is not None:
         headers.setdefault("Cache-Control", "no-store")
-    if response.content_type == "text/html":
+    if headers.get("Content-Type", "").startswith("text/html"):
         headers.setdefault("Content-Security-Policy", CSP)
-    return response
 
 
 def route_doc(request: web.Request) -> ApiDoc | None:
-    handler = request.match_info.handler
-    return getattr(handler, "__api__", None)
+    doc: ApiDoc | None = route_info(request).doc
+    return doc
 
 
 def presented_token(request: web.Request) -> tuple[str | None, bool]:
@@ -213,10 +253,12 @@ def same_origin(request: web.Request) -> bool:
 
 @web.middleware
 async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Attach the user for a valid token; enforce the route's auth/admin needs and CSRF."""
-    if "access_token" in request.query or "token" in request.query:
+    """Attach the user for a valid token; enforce the route's auth/admin needs and CSRF; then
+    refuse new heavy work while the loop lags (after auth, so a stranger still gets 401)."""
+    if request.query_string and ("access_token" in request.query or "token" in request.query):
         raise Unauthorized("Tokens are not accepted in the URL; use the Authorization header.")
-    doc = route_doc(request)
+    info = route_info(request)
+    doc = info.doc
     token, via_cookie = presented_token(request)
     user = None
     if token:
@@ -242,7 +284,9 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
         )
     if doc is not None and doc.admin and (user is None or not user.is_admin):
         raise Forbidden("Administrators only.")
+    if info.shed_kind is not None:
+        shed_check(request.app, info.shed_kind)
     return await handler(request)
 
 
-MIDDLEWARES = [request_context, metrics_middleware, security_headers, error_handler, authentication]
+MIDDLEWARES = [edge, authentication]

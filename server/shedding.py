@@ -5,16 +5,17 @@ make it worse — new SSE streams and WebSockets, AI-heavy requests, chat turns 
 The LoadShedder listens to the loop-lag monitor's samples. It starts shedding on a
 sample over ``config.monitor.shed_lag_ms`` and stops, with hysteresis, only once the lag
 has stayed under half the ceiling for ``shed_recover_s`` (a run of consecutive samples),
-so it does not flap around the ceiling. Entry points: ``shedding_middleware`` (by route
-name, innermost, so unauthenticated requests still get their 401) and ``shed_check`` for
-work that starts inside an open connection (a WebSocket chat message).
+so it does not flap around the ceiling. Entry points: ``shed_check``, called by the
+authentication middleware for the route kinds below (after auth, so unauthenticated
+requests still get their 401) and for work that starts inside an open connection (a
+WebSocket chat message).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -22,7 +23,6 @@ from services.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 RESUME_FRACTION = 0.5  # shedding ends once the lag is under half the ceiling
 SSE, WS, AI = "sse", "ws", "ai"
@@ -136,12 +136,3 @@ def shed_kind(request: web.Request) -> str | None:
     if doc is not None and getattr(doc, "content_type", "") == "text/event-stream":
         return SSE  # a stream route added later is covered too
     return None
-
-
-@web.middleware
-async def shedding_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse new streams and AI-heavy requests while the shedder is active."""
-    kind = shed_kind(request)
-    if kind is not None:
-        shed_check(request.app, kind)
-    return await handler(request)

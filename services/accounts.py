@@ -5,7 +5,13 @@ stored (``auth_sessions.token_hash``). A session expires after ``token_idle_ttl_
 use and at the latest ``token_absolute_ttl_s`` after login. Lookups are cached in Redis for a
 few seconds under the token's hash; revocation deletes that entry, so the next request in any
 process goes to PostgreSQL and is refused. Every revocation is announced on the pub/sub
-channel :data:`REVOKED_CHANNEL` as ``{"user_id", "session_id"}`` so live connections close.
+channel :data:`REVOKED_CHANNEL` as ``{"user_id", "session_id"}`` so live connections close,
+and every change of a user on :data:`USER_CHANGED_CHANNEL` as ``{"user_id"}``.
+
+In front of Redis sits a per-process :class:`LocalSessionCache`, used only while the
+:class:`InvalidationListener` that applies those two channels to it is fresh (see
+services/invalidation_listener.py for why a revocation still wins the race with the next
+request).
 """
 
 from __future__ import annotations
@@ -32,12 +38,15 @@ from server.config import AuthConfig
 from services.auth_user import AuthUser
 from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.hashing import PasswordHasher
+from services.invalidation_listener import InvalidationListener
 from services.password_policy import check_password_policy
+from services.session_cache import LocalSessionCache
 from services.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
 REVOKED_CHANNEL = "fluentpro:revoked"
+USER_CHANGED_CHANNEL = "fluentpro:user-changed"
 CACHE_PREFIX = "fluentpro:auth:session:"
 CACHE_TTL_S = 30
 CACHE_PAUSE_AFTER_FAILURE_S = 2.0
@@ -88,6 +97,48 @@ class AccountService:
         self._cache_warned = False
         self._cache_skip_until = 0.0
         self._pending_forget: set[bytes] = set()
+        self._pending_announcements: list[tuple[str, bytes]] = []
+        # Where authentications were answered from: "memory", "redis" or "database".
+        self.lookups: dict[str, int] = {"memory": 0, "redis": 0, "database": 0}
+        self._local: LocalSessionCache | None = None
+        self._listener: InvalidationListener | None = None
+
+    # -- the in-process cache ----------------------------------------------------------------
+
+    def listen_for_invalidations(self, redis_url: str) -> InvalidationListener:
+        """Enable the in-process session cache, guarded by a listener on *redis_url*."""
+        self._local = LocalSessionCache()
+        self._listener = InvalidationListener(
+            redis_url,
+            [REVOKED_CHANNEL, USER_CHANGED_CHANNEL],
+            self._apply_invalidation,
+            on_reset=self._local.clear,
+        )
+        self._listener.start()
+        return self._listener
+
+    def _apply_invalidation(self, channel: bytes, data: bytes) -> None:
+        if self._local is None:
+            return
+        try:
+            body = orjson.loads(data)
+            if channel == REVOKED_CHANNEL.encode():
+                self._local.drop_session(str(body["session_id"]))
+            elif channel == USER_CHANGED_CHANNEL.encode():
+                self._local.drop_user(str(body["user_id"]))
+        except (ValueError, TypeError, KeyError):
+            log.warning("malformed invalidation on %r; emptying the session cache", channel)
+            self._local.clear()
+
+    @property
+    def local_cache_active(self) -> bool:
+        """True while authentications may be answered from memory."""
+        return self._local_trusted() is not None
+
+    def _local_trusted(self) -> LocalSessionCache | None:
+        if self._local is None or self._listener is None or not self._listener.fresh():
+            return None
+        return self._local
 
     # -- registration and login --------------------------------------------------------------
 
@@ -182,8 +233,19 @@ class AccountService:
         if not token or len(token) > MAX_TOKEN_CHARS:
             return None
         digest = hash_token(token)
+        local = self._local_trusted()
+        generation = 0
+        if local is not None:
+            user = local.get(digest, via_cookie=via_cookie)
+            if user is not None:
+                self.lookups["memory"] += 1
+                return user
+            generation = local.generation
         cached = await self._cache_get(digest)
-        if cached is None:
+        if cached is not None:
+            self.lookups["redis"] += 1
+        else:
+            self.lookups["database"] += 1
             row = await self._db.fetch_one(
                 q.TOUCH_SESSION, {"token_hash": digest, "idle_s": self._auth.token_idle_ttl_s}
             )
@@ -211,7 +273,7 @@ class AccountService:
             await self._cache_put(digest, cached)
         if cached["exp"] <= time.time():
             return None
-        return AuthUser(
+        user = AuthUser(
             id=cached["user_id"],
             email=cached["email"],
             display_name=cached["display_name"],
@@ -220,27 +282,41 @@ class AccountService:
             via_cookie=via_cookie,
             record=cached.get("record"),
         )
+        if local is not None:
+            local.put(digest, user, cached["exp"], generation)
+        return user
 
     async def logout(self, user: AuthUser) -> None:
         """Revoke the session behind the request, everywhere at once."""
         await self.revoke_session(user.session_id, user.id)
 
     async def revoke_session(self, session_id: str, user_id: str) -> None:
-        """Revoke one session: the database row, its cache entry, then a pub/sub notice."""
+        """Revoke one session: the database row, its cache entries, then a pub/sub notice."""
+        if self._local is not None:
+            self._local.drop_session(session_id)
         row = await self._db.fetch_one(q.REVOKE_SESSION, {"id": session_id})
         if row is not None:
             await self._cache_forget(bytes(row["token_hash"]))
-        message = orjson.dumps({"user_id": user_id, "session_id": session_id})
-        try:
-            await self._redis.publish(REVOKED_CHANNEL, message)
-        except RedisError as exc:
-            log.warning("could not announce a revoked session (%s)", exc.__class__.__name__)
+        if self._local is not None:  # again: a lookup may have slipped in meanwhile
+            self._local.drop_session(session_id)
+        await self._announce(
+            REVOKED_CHANNEL, orjson.dumps({"user_id": user_id, "session_id": session_id})
+        )
+
+    async def _announce(self, channel: str, message: bytes) -> None:
+        """Publish an invalidation, after any pending cache deletion (else a process could
+        reload the stale entry from Redis); one that fails is replayed with them."""
+        self._pending_announcements.append((channel, message))
+        await self.flush_pending_forgets()
 
     async def _forget_user(self, user_id: str) -> None:
         """Drop the cached lookups of every live session of a user (after role/name changes)."""
+        if self._local is not None:
+            self._local.drop_user(user_id)
         rows = await self._db.fetch_all(q.LIVE_TOKEN_HASHES, {"user_id": user_id})
         for row in rows:
             await self._cache_forget(bytes(row["token_hash"]))
+        await self._announce(USER_CHANGED_CHANNEL, orjson.dumps({"user_id": user_id}))
 
     async def _cache_get(self, digest: bytes) -> dict[str, Any] | None:
         if not await self._cache_usable() or digest in self._pending_forget:
@@ -275,23 +351,34 @@ class AccountService:
         await self.flush_pending_forgets()
 
     async def flush_pending_forgets(self) -> bool:
-        """Replay the cache deletions that failed; True when none is left."""
-        if not self._pending_forget:
+        """Replay the cache deletions, then the announcements, that failed; True when none
+        is left."""
+        if not self._pending_forget and not self._pending_announcements:
             return True
         if time.monotonic() < self._cache_skip_until:
             return False
-        keys = [CACHE_PREFIX + d.hex() for d in self._pending_forget]
-        try:
-            await self._redis.delete(*keys)
-        except RedisError as exc:
-            self._cache_down(exc)
-            log.warning(
-                "could not drop %s cached session(s) (%s); retrying when Redis answers",
-                len(keys),
-                exc.__class__.__name__,
-            )
-            return False
-        self._pending_forget.clear()
+        if self._pending_forget:
+            keys = [CACHE_PREFIX + d.hex() for d in self._pending_forget]
+            try:
+                await self._redis.delete(*keys)
+            except RedisError as exc:
+                self._cache_down(exc)
+                log.warning(
+                    "could not drop %s cached session(s) (%s); retrying when Redis answers",
+                    len(keys),
+                    exc.__class__.__name__,
+                )
+                return False
+            self._pending_forget.clear()
+        while self._pending_announcements:
+            channel, message = self._pending_announcements[0]
+            try:
+                await self._redis.publish(channel, message)
+            except RedisError as exc:
+                self._cache_down(exc)
+                log.warning("could not announce on %s (%s)", channel, exc.__class__.__name__)
+                return False
+            self._pending_announcements.pop(0)
         return True
 
     async def _cache_usable(self) -> bool:

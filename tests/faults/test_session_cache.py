@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
+from server.keys import ACCOUNTS
 from tests.conftest import AppFactory
 from tests.faults.proxy import FaultProxy, via_proxy
 from tests.faults.support import wait_for
@@ -43,3 +44,29 @@ async def test_logout_during_redis_outage_stays_revoked(
 
     # The revoking process replays its failed deletions within a second of Redis returning.
     assert await wait_for(replayed, within_s=3.0, every_s=0.1) < 3.0
+
+
+async def test_memory_cache_is_not_trusted_while_its_listener_is_cut_off(
+    make_client: AppFactory, redis_url: str, redis_proxy: FaultProxy
+) -> None:
+    """A process whose pub/sub listener cannot hear Redis stops answering from memory
+    (it could miss a revocation), and refuses a session revoked meanwhile."""
+    a: TestClient = await make_client()
+    b: TestClient = await make_client(
+        redis={"url": via_proxy(redis_url, redis_proxy), "socket_timeout_s": 0.3}
+    )
+    accounts = b.app[ACCOUNTS]
+    assert await wait_for(lambda: accounts.local_cache_active, within_s=5.0) < 5.0
+    user = await register_user(a)
+    for _ in range(2):
+        assert (await b.get("/api/v1/me", headers=user.headers)).status == 200
+    assert accounts.lookups["memory"] >= 1
+
+    redis_proxy.blackhole()  # silent: no error, no answer
+    assert await wait_for(lambda: not accounts.local_cache_active, within_s=3.0) < 3.0
+    assert (await a.post("/api/v1/auth/logout", headers=user.headers)).status == 204
+    memory_before = accounts.lookups["memory"]
+    r = await b.get("/api/v1/me", headers=user.headers)
+    assert r.status == 401, await r.text()
+    assert accounts.lookups["memory"] == memory_before
+    redis_proxy.heal()
