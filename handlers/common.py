@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import uuid
@@ -136,12 +137,19 @@ def _check_storable(data: Any) -> None:
                 stack.append((item, depth + 1, path))
 
 
+@functools.cache
+def schema_for(schema_cls: type[Schema]) -> Schema:
+    """One shared instance per schema class (unknown fields refused): building a marshmallow
+    schema deep-copies its fields, and loading with it keeps no state between calls."""
+    return schema_cls(unknown=RAISE)
+
+
 def validate(schema_cls: type[Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:
     """Validate data against a schema; 422 with per-field messages, unknown fields refused."""
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     try:
-        return dict(schema_cls(unknown=RAISE).load(data, partial=partial))
+        return dict(schema_for(schema_cls).load(data, partial=partial))
     except ValidationError as exc:
         raise ValidationFailed("Some fields are invalid.", errors=_messages(exc)) from None
 
@@ -162,7 +170,7 @@ async def load_body(
 
 def load_query(request: web.Request, schema_cls: type[Schema]) -> dict[str, Any]:
     """Validate the query string; repeated keys become lists where the schema says List."""
-    schema = schema_cls(unknown=RAISE)
+    schema = schema_for(schema_cls)
     data: dict[str, Any] = {}
     for key in request.query.keys():
         if key in data:

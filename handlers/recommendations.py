@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -16,6 +17,7 @@ from handlers.schemas.career import (
     RolesQuerySchema,
 )
 from server.keys import CAREER, ONBOARDING
+from services.auth_user import AuthUser
 from services.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,9 @@ async def roles_get(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, RolesQuerySchema)
     answer = await request.app[CAREER].recommend_roles(
-        user.id, query["description"], limit=query["limit"]
+        user.id, query["description"], limit=query["limit"], stored_profile=_profile(user)
     )
-    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # roles_viewed step
+    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
 
 
@@ -52,10 +54,23 @@ async def roles_post(request: web.Request) -> web.Response:
     user = current_user(request)
     body = await load_body(request, RolesBodySchema)
     answer = await request.app[CAREER].recommend_roles(
-        user.id, body["job_description"], context=body["context"], limit=body["limit"]
+        user.id,
+        body["job_description"],
+        context=body["context"],
+        limit=body["limit"],
+        stored_profile=_profile(user),
     )
-    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # roles_viewed step
+    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
+
+
+def _profile(user: AuthUser) -> Mapping[str, Any] | None:
+    """The profile from the session's record (kept current: every change of the user
+    invalidates it everywhere), so recommendations need no extra read."""
+    if user.record is None:
+        return None
+    profile = user.record.get("profile")
+    return profile if isinstance(profile, Mapping) else {}
 
 
 def _client_gone(request: web.Request) -> bool:

@@ -101,7 +101,7 @@ async def career_ctx(app: web.Application) -> AsyncIterator[None]:
     breaker_redis = _breaker_redis(app[REDIS])
     gateway = build_gateway(config, app[REDIS], breaker_redis, local)
     app[AI_GATEWAY] = gateway
-    app[CAREER] = CareerService(
+    app[CAREER] = career = CareerService(
         db=app[DB],
         gateway=gateway,
         local=local,
@@ -117,6 +117,7 @@ async def career_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await career.recommendations.close()  # answers already computed are stored
         if gateway.provider is not None:
             await gateway.provider.aclose()
         await breaker_redis.aclose()

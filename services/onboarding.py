@@ -59,6 +59,9 @@ DEFAULT_PACE_STEPS_PER_DAY = 0.5  # before the user has done anything to measure
 ENGAGEMENT_BONUS = {"low": -0.1, "medium": 0.05, "high": 0.15}
 
 
+MAX_REMEMBERED_STEPS = 100_000
+
+
 def onboarding_channel(user_id: str) -> str:
     """The channel announcing that the user's onboarding inputs changed."""
     return f"user:{user_id}:onboarding"
@@ -90,14 +93,31 @@ class OnboardingService:
         self._db = db
         self._bus = bus
         self._analysis = analysis
+        self._announced_steps: set[tuple[str, str]] = set()
 
-    async def notify_onboarding_changed(self, user_id: str) -> None:
-        """Announce that the user's onboarding inputs changed (best effort, never raises)."""
+    async def notify_step_done(self, user_id: str, step: str) -> None:
+        """Announce that *step* (one that, once done, stays done) may just have completed.
+
+        Only the first time this process sees it for the user: later occurrences cannot
+        change the progress (the step is already done), so they cost no publish."""
+        key = (str(user_id), step)
+        if key in self._announced_steps:
+            return
+        if len(self._announced_steps) >= MAX_REMEMBERED_STEPS:
+            self._announced_steps.clear()  # forgetting only costs a redundant notice
+        if await self.notify_onboarding_changed(user_id):
+            self._announced_steps.add(key)
+
+    async def notify_onboarding_changed(self, user_id: str) -> bool:
+        """Announce that the user's onboarding inputs changed (best effort, never raises);
+        False when the notice could not be published."""
         data = {"user_id": str(user_id), "at": datetime.now(UTC).isoformat()}
         try:
             await self._bus.publish(onboarding_channel(str(user_id)), CHANGED_EVENT, data)
         except Exception:  # Redis down or slow: the change itself is already stored
             log.warning("could not announce an onboarding change for %s", user_id, exc_info=True)
+            return False
+        return True
 
     async def progress(self, user_id: str) -> dict[str, Any]:
         """The API.md onboarding object for the user; also queues a goal-progress check."""

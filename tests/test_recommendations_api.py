@@ -208,3 +208,19 @@ async def test_provider_answers_then_cache_then_fallback(
     invalid = await _roles(client, user.headers, job_description=FAMILIES["design"])
     assert invalid["source"] == "local"
     assert invalid["recommendations"][0]["family"] == "design"
+
+
+async def test_a_profile_change_shapes_the_very_next_recommendation(
+    make_client: AppFactory,
+) -> None:
+    """The profile comes with the session (no extra read); a change made through another
+    process is still seen by the next answer."""
+    a, b = await make_client(), await make_client()
+    authed = await signed_in(a)
+    body = {"job_description": FAMILIES["infrastructure"], "limit": 3}
+    before = await _roles(b, authed.headers, **body)
+    gap = before["skill_gaps"][0]
+    r = await a.patch("/api/v1/me", json={"profile": {"skills": [gap]}}, headers=authed.headers)
+    assert r.status == 200, await r.text()
+    after = await _roles(b, authed.headers, **body)
+    assert gap not in after["skill_gaps"], (gap, after["skill_gaps"])

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 USER_PROFILE = "SELECT profile FROM users WHERE id = %(user_id)s"
 
-INSERT_RECOMMENDATION = """
-INSERT INTO recommendations (user_id, kind, source, inputs, result)
-VALUES (%(user_id)s, %(kind)s, %(source)s, %(inputs)s::jsonb, %(result)s::jsonb)
-RETURNING id, created_at
-"""
-
 INSERT_LEARNING_PATH = """
 INSERT INTO learning_paths (user_id, target_role, timeline_weeks, milestones, skill_gaps, source)
 VALUES (%(user_id)s, %(target_role)s::jsonb, %(timeline_weeks)s, %(milestones)s::jsonb,
@@ -22,6 +16,17 @@ _PATH_COLUMNS = "id, target_role, timeline_weeks, milestones, skill_gaps, source
 GET_LEARNING_PATH = (
     "SELECT " + _PATH_COLUMNS + " FROM learning_paths WHERE id = %(id)s AND user_id = %(user_id)s"
 )
+
+# The hot read (GET /learning-paths/{id}): the stored JSON documents come back as text, to
+# be spliced into the response as they are (no decoding into Python objects and back).
+# jsonb's text form keeps the keys in the order psycopg2's decoder would have produced.
+# weekly_hours is the JSON literal inside target_role (NULL when absent).
+GET_LEARNING_PATH_JSON = """
+SELECT target_role::text, timeline_weeks, (target_role -> 'weekly_hours')::text,
+       milestones::text, skill_gaps::text, source, created_at
+FROM learning_paths
+WHERE id = %(id)s AND user_id = %(user_id)s
+"""
 
 # Newest first; keyset pagination on (created_at, id).
 LIST_LEARNING_PATHS = (

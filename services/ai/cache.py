@@ -13,6 +13,7 @@ import re
 import unicodedata
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -43,8 +44,11 @@ def cache_key(
 ) -> str:
     """SHA-256 (hex) of the canonical JSON of everything that shapes the answer."""
     material = [feature, prompt_version, model, normalise(user_data), normalise(profile_fields)]
-    text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    try:
+        text = orjson.dumps(material, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # what orjson refuses (integers beyond 64 bits)
+        text = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 class AICache:
@@ -79,7 +83,7 @@ class AICache:
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
+            value = orjson.loads(raw)
         except ValueError:
             return None
         return value if isinstance(value, dict) else None

@@ -7,6 +7,7 @@ model's output is untrusted: the gateway validates it against a schema.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -44,6 +45,7 @@ DATA_INSTRUCTIONS = (
 JSON_INSTRUCTIONS = "Answer with one JSON object only, no prose around it."
 
 
+@functools.lru_cache(maxsize=4096)
 def _sensitive(key: str) -> bool:
     norm = re.sub(r"[^a-z0-9]", "", key.lower())
     return norm in SENSITIVE_KEYS or any(part in norm for part in SENSITIVE_PARTS)

@@ -15,6 +15,9 @@ from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequenc
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from db.group_insert import GroupInsert
 from db.pool import Database
 from db.queries import career as q
 from services.ai.gateway import AIGateway
@@ -43,7 +46,16 @@ def _utcnow() -> datetime:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, default=str)
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # what orjson refuses (integers beyond 64 bits)
+        return json.dumps(value, default=str)
+
+
+def shaping_fields(raw: Any) -> dict[str, Any]:
+    """The fields of a stored profile that shape recommendations (no e-mail)."""
+    profile = raw if isinstance(raw, Mapping) else {}
+    return {k: profile[k] for k in _PROFILE_FIELDS if profile.get(k) not in (None, "", [])}
 
 
 class CareerService:
@@ -68,6 +80,13 @@ class CareerService:
         self.clock = clock
         # Course lines computed by stream_courses (tests watch it stop on disconnect).
         self.stream_items_produced = 0
+        # Concurrent answers share one INSERT (each still waits for its row to be stored).
+        self.recommendations = GroupInsert(
+            db,
+            "recommendations",
+            ("id", "user_id", "kind", "source", "inputs", "result"),
+            "(%s, %s, %s, %s, %s::jsonb, %s::jsonb)",
+        )
         self._roles_schema = ProviderRolesSchema(catalog)  # stateless: one instance serves all
         roles = "\n".join(f"{r.id} | {r.title}" for r in catalog.roles)
         self._roles_system = f"{ROLES_SYSTEM}\n\nCatalog roles (role_id | title):\n{roles}"
@@ -76,8 +95,7 @@ class CareerService:
     async def profile(self, user_id: str) -> dict[str, Any]:
         """The fields of the user's profile that shape recommendations (no e-mail)."""
         raw = await self.db.fetch_val(q.USER_PROFILE, {"user_id": user_id})
-        profile = raw if isinstance(raw, dict) else {}
-        return {k: profile[k] for k in _PROFILE_FIELDS if profile.get(k) not in (None, "", [])}
+        return shaping_fields(raw)
 
     # -- role recommendations -------------------------------------------------------------
     async def recommend_roles(
@@ -87,10 +105,15 @@ class CareerService:
         *,
         context: Mapping[str, Any] | None = None,
         limit: int = 5,
+        stored_profile: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Roles for a job description (API.md shape + ``source``, ``processed_at``, ``id``);
-        the answer is stored in ``recommendations``."""
-        profile = await self.profile(user_id)
+        the answer is stored in ``recommendations``. *stored_profile*: the user's profile
+        as the caller already holds it (the authenticated session's record), else read."""
+        if stored_profile is not None:
+            profile = shaping_fields(stored_profile)
+        else:
+            profile = await self.profile(user_id)
         inputs: dict[str, Any] = {"job_description": job_description, "limit": limit}
         if context:
             inputs["context"] = dict(context)
@@ -106,17 +129,10 @@ class CareerService:
         answer = self._complete_roles(result.data, limit, known=self._known(profile))
         answer["source"] = result.source
         answer["processed_at"] = self.clock()
-        row = await self.db.fetch_one(
-            q.INSERT_RECOMMENDATION,
-            {
-                "user_id": user_id,
-                "kind": "roles",
-                "source": result.source,
-                "inputs": _dump(inputs),
-                "result": _dump(answer),
-            },
+        answer["id"] = recommendation_id = str(uuid.uuid4())
+        await self.recommendations.insert(
+            (recommendation_id, user_id, "roles", result.source, _dump(inputs), _dump(answer))
         )
-        answer["id"] = row["id"] if row else None
         return answer
 
     def _known(self, profile: Mapping[str, Any]) -> set[str]:
@@ -272,6 +288,41 @@ class CareerService:
         if row is None:
             raise NotFound("No such learning path.")
         return self._path(row)
+
+    async def learning_path_json(self, user_id: str, path_id: str) -> bytes:
+        """One of the user's paths as a serialised JSON document (the same fields, values
+        and key order as ``get_learning_path``); NotFound for a malformed id or another
+        user's path. One query; the stored JSON is spliced in without being decoded.
+        """
+        try:
+            pid = str(uuid.UUID(path_id))
+        except ValueError:
+            raise NotFound("No such learning path.") from None
+        row = await self.db.fetch_row(q.GET_LEARNING_PATH_JSON, {"id": pid, "user_id": user_id})
+        if row is None:
+            raise NotFound("No such learning path.")
+        target, weeks, weekly_hours, milestones, skill_gaps, source, created_at = row
+        return b"".join(
+            (
+                b'{"id":"',
+                pid.encode(),
+                b'","target_role":',
+                target.encode(),
+                b',"timeline_weeks":',
+                str(int(weeks)).encode(),
+                b',"weekly_hours":',
+                weekly_hours.encode() if weekly_hours is not None else b"null",
+                b',"milestones":',
+                milestones.encode(),
+                b',"skill_gaps":',
+                skill_gaps.encode(),
+                b',"source":',
+                orjson.dumps(source),
+                b',"created_at":',
+                orjson.dumps(created_at),
+                b"}",
+            )
+        )
 
     async def list_learning_paths(
         self, user_id: str, *, limit: int, after: tuple[datetime, str] | None
