@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import aiohttp
 import psycopg2
 import pytest
+import redis.asyncio as aioredis
 from psycopg2 import sql
 
 from server import infra
@@ -144,10 +145,11 @@ def role_answer() -> dict[str, object]:
 
 
 async def test_sigterm_lets_in_flight_requests_finish(
-    database_url: str, redis_url: str, fake_ai: FakeAI
+    database_url: str, redis_url: str, fake_ai: FakeAI, redis: aioredis.Redis
 ) -> None:
     """A request in progress when SIGTERM arrives (here: waiting 1.5 s on the AI provider)
-    still gets its full answer, and the process then exits 0."""
+    still gets its full answer, and the process then exits 0. (The ``redis`` fixture empties
+    the suite's Redis DB: an answer cached by an earlier test would skip the provider.)"""
     port = free_port()
     env = server_env(database_url, redis_url, port, FLUENTPRO_AI_BASE_URL=fake_ai.url)
     proc = start(["-m", "server"], env)
