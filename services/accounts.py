@@ -98,6 +98,7 @@ class AccountService:
         self._cache_skip_until = 0.0
         self._pending_forget: set[bytes] = set()
         self._pending_announcements: list[tuple[str, bytes]] = []
+        self._flush_lock = asyncio.Lock()
         # Where authentications were answered from: "memory", "redis" or "database".
         self.lookups: dict[str, int] = {"memory": 0, "redis": 0, "database": 0}
         self._local: LocalSessionCache | None = None
@@ -352,24 +353,28 @@ class AccountService:
 
     async def flush_pending_forgets(self) -> bool:
         """Replay the cache deletions, then the announcements, that failed; True when none
-        is left."""
+        is left. One flush at a time: announcements must follow the deletions they cover."""
         if not self._pending_forget and not self._pending_announcements:
             return True
+        async with self._flush_lock:
+            return await self._flush_pending()
+
+    async def _flush_pending(self) -> bool:
         if time.monotonic() < self._cache_skip_until:
-            return False
+            return not self._pending_forget and not self._pending_announcements
         if self._pending_forget:
-            keys = [CACHE_PREFIX + d.hex() for d in self._pending_forget]
+            digests = set(self._pending_forget)
             try:
-                await self._redis.delete(*keys)
+                await self._redis.delete(*(CACHE_PREFIX + d.hex() for d in digests))
             except RedisError as exc:
                 self._cache_down(exc)
                 log.warning(
                     "could not drop %s cached session(s) (%s); retrying when Redis answers",
-                    len(keys),
+                    len(digests),
                     exc.__class__.__name__,
                 )
                 return False
-            self._pending_forget.clear()
+            self._pending_forget -= digests  # keep what was added meanwhile
         while self._pending_announcements:
             channel, message = self._pending_announcements[0]
             try:
@@ -379,7 +384,7 @@ class AccountService:
                 log.warning("could not announce on %s (%s)", channel, exc.__class__.__name__)
                 return False
             self._pending_announcements.pop(0)
-        return True
+        return not self._pending_forget
 
     async def _cache_usable(self) -> bool:
         """False during the short pause after a Redis failure, or while deletions that

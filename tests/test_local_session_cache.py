@@ -3,9 +3,12 @@ on another process are seen by the very next request."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+import orjson
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from server.keys import ACCOUNTS
@@ -116,3 +119,42 @@ async def test_user_changes_on_one_process_are_seen_at_once_on_another(
     await a.app[ACCOUNTS].set_role(authed.user["id"], "admin")
     me = await (await b.get(ME, headers=authed.headers)).json()
     assert me["role"] == "admin"
+
+
+async def test_concurrent_logouts_each_announce_their_own_revocation(
+    make_client: AppFactory, redis: aioredis.Redis
+) -> None:
+    """Revocations flushed by concurrent requests: every one is published exactly once."""
+    a, b = await make_client(), await make_client()
+    await wait_active(b)
+    authed = await register_user(a)
+    sessions = []
+    for _ in range(12):
+        r = await a.post(
+            "/api/v1/auth/login",
+            json={"email": authed.user["email"], "password": DEFAULT_PASSWORD},
+        )
+        sessions.append({"Authorization": f"Bearer {(await r.json())['token']}"})
+    for headers in sessions:  # every session is now known to b's memory
+        assert (await b.get(ME, headers=headers)).status == 200
+    pubsub = redis.pubsub()
+    await pubsub.subscribe("fluentpro:revoked")
+    try:
+        outcomes = await asyncio.gather(
+            *(a.post("/api/v1/auth/logout", headers=h) for h in sessions),
+            *(a.get(ME, headers=authed.headers) for _ in range(12)),
+        )
+        assert [r.status for r in outcomes] == [204] * 12 + [200] * 12
+        for headers in sessions:
+            assert (await b.get(ME, headers=headers)).status == 401
+        notices = []
+        async with asyncio.timeout(5):
+            while len(notices) < 12:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is not None:
+                    notices.append(orjson.loads(message["data"])["session_id"])
+        assert len(set(notices)) == 12
+        extra = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3)
+        assert extra is None  # none announced twice
+    finally:
+        await pubsub.aclose()
