@@ -8,11 +8,14 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.driver_info import DriverInfo
 
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
@@ -78,6 +81,14 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         await db.close()
 
 
+# CLIENT SETINFO metadata, resolved once. Left to its default, redis-py builds a DriverInfo
+# for every new connection and looks its own version up with importlib.metadata.version(),
+# which reads and parses the package's METADATA file: about 1 ms of CPU on the event loop
+# per connection. A burst of 32 logins opens 32 connections at once, and that alone held
+# the loop for 30-40 ms (bench/bench_login.py).
+DRIVER_INFO = DriverInfo(lib_version=redis.__version__)
+
+
 def make_redis(url: str, config: Config, *, retries: int | None = None) -> aioredis.Redis:
     """A redis.asyncio client with explicit timeouts and retries (redis-py's default is 10)."""
     cfg = config.redis
@@ -94,8 +105,37 @@ def make_redis(url: str, config: Config, *, retries: int | None = None) -> aiore
         retry=retry,
         health_check_interval=15,
         decode_responses=False,
+        driver_info=DRIVER_INFO,
     )
     return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
+
+
+# Connections opened before the app serves: a burst of requests (32 logins arriving
+# together) would otherwise open them all at once, on the event loop, in the same few
+# iterations (connect, HELLO, CLIENT SETINFO for each) on top of the requests' own work.
+REDIS_WARM_CONNECTIONS = 32
+
+
+async def warm_redis(client: aioredis.Redis, count: int) -> int:
+    """Open up to ``count`` pooled connections now and return them to the pool.
+
+    Best effort: a Redis that cannot be reached is left to the request path (which falls
+    back or reports it), so start-up never fails here. Returns how many were opened.
+    """
+    pool = client.connection_pool
+    count = min(count, getattr(pool, "max_connections", count))
+    taken: list[Any] = []
+    try:
+        results = await asyncio.gather(
+            *(pool.get_connection() for _ in range(count)), return_exceptions=True
+        )
+        taken = [r for r in results if not isinstance(r, BaseException)]
+        if len(taken) < count:
+            log.warning("Redis warm-up opened %d of %d connections", len(taken), count)
+    finally:
+        for conn in taken:
+            await pool.release(conn)
+    return len(taken)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -110,6 +150,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = make_redis(url, config)
     app[REDIS] = client
     try:
+        await warm_redis(client, REDIS_WARM_CONNECTIONS)
         yield
     finally:
         await client.aclose()

@@ -189,26 +189,30 @@ class AccountService:
         time (a dummy bcrypt verification). RateLimited while the account or address is held.
         """
         email = email.strip()
-        await self._throttle.check(email, address)
-        async with self._throttle.attempt(email, address):  # one check at a time per account
-            await self._throttle.check(email, address)
-            row = await self._db.fetch_one(q.USER_BY_EMAIL, {"email": email})
-            if row is None:
-                await self._hasher.verify_dummy(password)
-                ok = False
-            else:
-                ok = await self._hasher.verify(password, row["password_hash"])
-            if not ok or row is None:
-                await self._throttle.failed(email, address)
-                raise Unauthorized(BAD_CREDENTIALS)
-            await self._throttle.succeeded(email)
-        if self._hasher.needs_rehash(row["password_hash"]):
-            new_hash = await self._hasher.hash(password)
-            await self._db.execute(
-                q.UPDATE_PASSWORD_HASH,
-                {"id": row["id"], "new_hash": new_hash, "old_hash": row["password_hash"]},
-            )
-            log.info("password hash upgraded", extra={"user_id": str(row["id"])})
+        await self._throttle.check(email, address)  # a held account is refused at once
+        # Past this point at most a few logins per core run at a time: the rest would only
+        # queue for the hashing pool, after running their Redis/DB prelude on the loop in
+        # one burst (measured: 32 logins arriving together held the loop 13-17 ms per wave).
+        async with self._hasher.admission():
+            async with self._throttle.attempt(email, address):  # one check at a time per account
+                await self._throttle.check(email, address)
+                row = await self._db.fetch_one(q.USER_BY_EMAIL, {"email": email})
+                if row is None:
+                    await self._hasher.verify_dummy(password)
+                    ok = False
+                else:
+                    ok = await self._hasher.verify(password, row["password_hash"])
+                if not ok or row is None:
+                    await self._throttle.failed(email, address)
+                    raise Unauthorized(BAD_CREDENTIALS)
+                await self._throttle.succeeded(email)
+            if self._hasher.needs_rehash(row["password_hash"]):
+                new_hash = await self._hasher.hash(password)
+                await self._db.execute(
+                    q.UPDATE_PASSWORD_HASH,
+                    {"id": row["id"], "new_hash": new_hash, "old_hash": row["password_hash"]},
+                )
+                log.info("password hash upgraded", extra={"user_id": str(row["id"])})
         return await self._start_session(row, user_agent)
 
     async def _start_session(self, row: Mapping[str, Any], user_agent: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Both fail closed, not open: when Redis cannot be reached they keep counting in t
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import secrets
@@ -53,11 +54,50 @@ def _digest(value: str) -> str:
 
 
 ATTEMPT_LEASE_MS = 10_000
+# KEYS: the block markers. Returns the longest remaining block in ms (0 when none is set).
+_BLOCKED_LUA = """
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', key)
+  if ttl > wait then wait = ttl end
+end
+return wait
+"""
+# KEYS[1] the attempt lease, KEYS[2..] the block markers; ARGV: token, lease_ms.
+# Returns {acquired (0/1), longest block in ms}: the lease is taken only when no block is set,
+# so the check and the lease are one atomic step and one round trip.
+_ACQUIRE_LUA = """
+local wait = 0
+for i = 2, #KEYS do
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl > wait then wait = ttl end
+end
+if wait > 0 then return {0, wait} end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0} end
+return {0, 0}
+"""
 # Delete the lease only if it is still ours (it may have expired and been taken).
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+def _account(email: str) -> str:
+    return email.strip().lower()
+
+
+def _throttled(wait: float) -> RateLimited:
+    return RateLimited(
+        "Too many failed sign-in attempts; wait before trying again.", retry_after=wait
+    )
+
+
+# Set by LoginThrottle.attempt while its lease is held: (throttle, account, address) whose
+# block markers Redis checked atomically with taking the lease.
+_CHECKED_AT_LEASE: contextvars.ContextVar[tuple[object, str, str] | None] = contextvars.ContextVar(
+    "fluentpro_login_checked_at_lease", default=None
+)
 
 
 class _LocalCounters:
@@ -136,6 +176,8 @@ class LoginThrottle(_RedisOrLocal):
         self._policy = policy
         self._fail = redis.register_script(_FAIL_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
+        self._blocked = redis.register_script(_BLOCKED_LUA)
+        self._acquire = redis.register_script(_ACQUIRE_LUA)
         self._busy: set[str] = set()  # attempt leases while Redis is unreachable
         # Counters decay after a quiet period long enough to keep the longest delay meaningful.
         self._window_ms = int(max(policy.max_s * 4, 900.0) * 1000)
@@ -147,7 +189,7 @@ class LoginThrottle(_RedisOrLocal):
 
     def _subjects(self, email: str, address: str) -> list[tuple[str, str, int]]:
         p = self._policy
-        acct = self._keys("acct", email.strip().lower())
+        acct = self._keys("acct", _account(email))
         addr = self._keys("addr", address)
         return [
             (acct[0], acct[1], p.failures_before_throttle),
@@ -155,22 +197,24 @@ class LoginThrottle(_RedisOrLocal):
         ]
 
     async def check(self, email: str, address: str) -> None:
-        """Raise RateLimited (with the seconds to wait) while the account or address is held."""
+        """Raise RateLimited (with the seconds to wait) while the account or address is held.
+
+        Inside :meth:`attempt` for the same e-mail and address the answer is the one Redis
+        gave when the lease was taken (in the same atomic script), so no second round trip.
+        """
         blocks = [block for _, block, _ in self._subjects(email, address)]
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in blocks:
-                    pipe.pttl(key)
-                ttls = await pipe.execute()
-            wait = max(max(int(t), 0) for t in ttls) / 1000
-        except RedisError as exc:
-            self._fallback(exc)
-            wait = 0.0
+        checked = _CHECKED_AT_LEASE.get()
+        if checked is not None and checked == (self, _account(email), address):
+            wait = 0.0  # a block set at lease time refused the attempt already
+        else:
+            try:
+                wait = max(int(await self._blocked(keys=blocks)), 0) / 1000
+            except RedisError as exc:
+                self._fallback(exc)
+                wait = 0.0
         wait = max([wait, *(self._local.blocked_for(key) for key in blocks)])
         if wait > 0:
-            raise RateLimited(
-                "Too many failed sign-in attempts; wait before trying again.", retry_after=wait
-            )
+            raise _throttled(wait)
 
     async def failed(self, email: str, address: str, *, account_only: bool = False) -> None:
         """Record a failed attempt for the account and (unless account_only) the address."""
@@ -199,23 +243,38 @@ class LoginThrottle(_RedisOrLocal):
         never checked (so a burst of guesses gets one guess at a time, and an integration
         logging in twice at once does not lock its own account). The lease
         expires on its own if the process dies mid-check.
+
+        The lease is taken by one script that first looks at the block markers: a held
+        account or address is refused (429 with its wait) without taking the lease, and a
+        :meth:`check` inside the block reuses that answer instead of asking Redis again.
         """
-        key = f"{PREFIX}login:busy:{_digest(email.strip().lower())}"
+        account = _account(email)
+        key = f"{PREFIX}login:busy:{_digest(account)}"
+        blocks = [block for _, block, _ in self._subjects(email, address)]
         token = secrets.token_hex(8)
+        wait = 0.0
         try:
-            acquired = bool(await self._redis.set(key, token, nx=True, px=ATTEMPT_LEASE_MS))
+            acquired_flag, wait_ms = await self._acquire(
+                keys=[key, *blocks], args=[token, ATTEMPT_LEASE_MS]
+            )
+            acquired = bool(int(acquired_flag))
+            wait = max(int(wait_ms), 0) / 1000
             local = False
         except RedisError as exc:
             self._fallback(exc)
             acquired = key not in self._busy
             local = True
+        if wait > 0:
+            raise _throttled(wait)
         if not acquired:
             raise RateLimited("Another sign-in for this account is in progress.", retry_after=1)
         if local:
             self._busy.add(key)
+        marker = _CHECKED_AT_LEASE.set(None if local else (self, account, address))
         try:
             yield
         finally:
+            _CHECKED_AT_LEASE.reset(marker)
             if local:
                 self._busy.discard(key)
             else:
@@ -224,7 +283,7 @@ class LoginThrottle(_RedisOrLocal):
 
     async def succeeded(self, email: str) -> None:
         """Forget the account's failures (the address counter keeps decaying on its own)."""
-        counter, block = self._keys("acct", email.strip().lower())
+        counter, block = self._keys("acct", _account(email))
         self._local.clear(counter, block)
         try:
             await self._redis.delete(counter, block)

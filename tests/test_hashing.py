@@ -226,3 +226,25 @@ def test_make_executor_is_sized_to_the_cores() -> None:
         assert pool._max_workers == (os.cpu_count() or 1)
     finally:
         pool.shutdown()
+
+
+async def test_admission_holds_at_most_max_in_flight(executor: Executor) -> None:
+    hasher = PasswordHasher(PEPPER, cost=4, executor=executor, max_in_flight=2)
+    inside = 0
+    most = 0
+
+    async def one() -> None:
+        nonlocal inside, most
+        async with hasher.admission():
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(one() for _ in range(8)))
+    assert most == 2
+
+
+def test_max_in_flight_must_be_positive(executor: Executor) -> None:
+    with pytest.raises(ValueError):
+        PasswordHasher(PEPPER, cost=4, executor=executor, max_in_flight=0)
