@@ -57,6 +57,7 @@ class SseStream(EventSourceResponse):
         self._framed = False  # chunked transfer coding: each write is one whole HTTP chunk
         self._live = False  # the head went out: direct writes and pings may follow
         self._stalled_at: float | None = None
+        self._sub: Subscription | None = None  # released as soon as the stream stops
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         if self.prepared:
@@ -73,8 +74,17 @@ class SseStream(EventSourceResponse):
         return writer
 
     def stop_streaming(self) -> None:
+        """End the stream (shutdown, revocation, the pinger finding the client gone) and
+        release its subscription at once."""
         self._live = False
         super().stop_streaming()
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            sub.close()
+
+    def hold(self, sub: Subscription) -> None:
+        """Close ``sub`` when the stream stops (no callback object per stream)."""
+        self._sub = sub
 
     def go_live(self) -> None:
         """The head was written: the hub and the pinger may write directly from now on."""
@@ -286,12 +296,32 @@ async def sse_channel_stream(
         prepared = True
         stats.sse_open += 1
         stats.notify()
-        # The ping future ends when the pinger finds the client gone or stop_streaming()
-        # is called (shutdown, revocation): either way the subscription is released at once.
-        ping_task: asyncio.Future[None] = resp._ping_task  # type: ignore[assignment]
-        ping_task.add_done_callback(_closer(sub))
+        # The stream stops when the pinger finds the client gone or on shutdown and
+        # revocation: either way stop_streaming() releases the subscription at once.
+        resp.hold(sub)
         undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
-        await _stream(request, resp, sub, bad_id, initial_events or (), final)
+        if await _send_head(request, resp, sub, bad_id, initial_events or (), final):
+            # The live loop runs in this frame, not in a coroutine of its own: one frame
+            # less held by every idle stream (thousands are open).
+            sub.direct, sub.direct_batch = _direct_writers(resp, final)
+            timeout = cfg.events.send_timeout_s
+            while True:
+                batch = sub.poll()
+                if batch is None:  # replaying, closed or dropped
+                    batch = await sub.next_batch()
+                    if not batch:
+                        break
+                elif not batch:
+                    # Idle: await the future itself (no coroutine frame per idle stream);
+                    # the hub writes caught-up streams directly meanwhile.
+                    await sub.wait_future()
+                    continue
+                end = _final_index(batch, final)
+                if end is not None:
+                    batch = batch[: end + 1]
+                await _write(resp, request, b"".join(ev.sse_frame() for ev in batch), timeout)
+                if end is not None:
+                    break
     except SlowConsumer as exc:
         log.info("SSE client too slow on %s; ended at %s", channel, exc.last_id)
     except (ConnectionResetError, TimeoutError, RuntimeError):
@@ -324,50 +354,30 @@ def release_stream(
         resp.stop_streaming()
 
 
-def _closer(sub: Subscription) -> Callable[[object], None]:
-    def close(_: object) -> None:
-        sub.close()
-
-    return close
-
-
-async def _stream(
+async def _send_head(
     request: web.Request,
     resp: SseStream,
     sub: Subscription,
     bad_id: bool,
     initial_events: Sequence[tuple[str, Any]],
     final: frozenset[str],
-) -> None:
-    timeout = request.app[CONFIG].events.send_timeout_s
-    head = b"retry: %d\n\n" % request.app[CONFIG].events.sse_retry_ms
+) -> bool:
+    """Write ``retry:``, a ``reset`` when due and the initial events, then go live.
+
+    Returns False when an initial event was final (the stream ends there).
+    """
+    cfg = request.app[CONFIG].events
+    head = b"retry: %d\n\n" % cfg.sse_retry_ms
     if sub.reset_oldest_id is not None or bad_id:
         head += sse_frame("reset", {"oldest_id": sub.reset_oldest_id})
     for name, data in initial_events:
         head += sse_frame(name, data)
         if name in final:
-            await _write(resp, request, head, timeout)
-            return
-    await _write(resp, request, head, timeout)
+            await _write(resp, request, head, cfg.send_timeout_s)
+            return False
+    await _write(resp, request, head, cfg.send_timeout_s)
     resp.go_live()
-    sub.direct, sub.direct_batch = _direct_writers(resp, final)
-    while True:
-        batch = sub.poll()
-        if batch is None:  # replaying, closed or dropped
-            batch = await sub.next_batch()
-            if not batch:
-                return
-        elif not batch:
-            # Idle: await the future itself (no coroutine frame per idle stream); the hub
-            # writes caught-up streams directly meanwhile.
-            await sub.wait_future()
-            continue
-        end = _final_index(batch, final)
-        if end is not None:
-            batch = batch[: end + 1]
-        await _write(resp, request, b"".join(ev.sse_frame() for ev in batch), timeout)
-        if end is not None:
-            return
+    return True
 
 
 def _direct_writers(

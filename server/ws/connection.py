@@ -1,5 +1,6 @@
-"""One WebSocket connection: a bounded outgoing queue drained by one writer task,
-per-channel pump tasks fed by the hub, an optional chat task, all owned and cancelled here.
+"""One WebSocket connection: direct writes while caught up, a bounded outgoing queue
+drained by a writer task only while there is a backlog, live subscriptions fed by the hub
+without tasks, an optional chat task, all owned and cancelled here.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import uuid
 from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
-from server.write_now import has_room, write_now
+from server.write_now import DIRECT_LIMIT
 from services.auth_user import AuthUser
 from services.events import Event, EventHub, EventStats, SlowConsumer, Subscription
 from services.events.access import ChannelAccess
+from services.events.bus import ws_text_frame
 from services.realtime_ports import ChatService, InteractionSink
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ def now_iso() -> str:
 class TokenBucket:
     """``rate`` tokens per second, bursts up to ``burst``."""
 
+    __slots__ = ("_at", "_burst", "_rate", "_tokens")
+
     def __init__(self, rate: float, burst: float) -> None:
         self._rate = rate
         self._burst = burst
@@ -59,7 +64,7 @@ class TokenBucket:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WsDeps:
     """What a connection needs from the application."""
 
@@ -75,8 +80,53 @@ class WsDeps:
     shed: Callable[[str], None] | None = None  # LoadShedder.check: raises while overloaded
 
 
+_batch_cache: list[Any] = [None, None, b""]  # events list, channel name, frames of the last batch
+
+
+def _batch_frames(events: list[Event], name: str) -> bytes:
+    """The frames of a batch, built once for all the sockets the hub hands it to."""
+    cache = _batch_cache
+    if cache[0] is events and cache[1] == name:
+        cached: bytes = cache[2]
+        return cached
+    data = b"".join(ev.ws_frame(name) for ev in events)
+    cache[0], cache[1], cache[2] = events, name, data
+    return data
+
+
 class WsConnection:
-    """Serves one authenticated WebSocket until it closes."""
+    """Serves one authenticated WebSocket until it closes.
+
+    Outgoing messages are written straight to the transport while nothing is queued and
+    the transport has room (events as frames encoded once per fan-out, shared by every
+    socket). Otherwise they wait in a bounded queue drained by a writer task that exists
+    only while there is a backlog; a full queue closes the socket with 1013. Live
+    subscriptions have no task either: the hub writes to them directly, and what it
+    queues (backpressure) is fed through a callback on the subscription's wait future.
+    Only a replay from the stream runs in a task.
+    """
+
+    # Thousands of these live at once: slots, and no task, queue or event until needed.
+    __slots__ = (
+        "__weakref__",
+        "_bucket",
+        "_chat_task",
+        "_close",
+        "_half",
+        "_id",
+        "_out",
+        "_raw_ok",
+        "_rejected_in_row",
+        "_request",
+        "_room",
+        "_tasks",
+        "_transport",
+        "_writer_task",
+        "deps",
+        "pumps",
+        "user",
+        "ws",
+    )
 
     def __init__(
         self, ws: web.WebSocketResponse, request: web.Request, user: AuthUser, deps: WsDeps
@@ -84,38 +134,111 @@ class WsConnection:
         self.ws = ws
         self.user = user
         self.deps = deps
-        self.id = uuid.uuid4().hex[:8]
-        self.log = _ConnLog(log, {"ws_id": self.id})
+        self._id: str | None = None
         self._request = request
-        self._out: deque[str] = deque()
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        self._transport: asyncio.Transport | None = request.transport  # type: ignore[assignment]
+        # Direct writes need frames the way this socket sends them: uncompressed.
+        self._raw_ok = not ws.compress
+        self._out: deque[str] | None = None  # the backlog; None while writes go direct
+        self._half = max(1, deps.queue_size // 2)
+        self._room: list[Callable[[], None]] | None = None  # run once the backlog shrinks
         self._close: tuple[int, str] | None = None
         self._bucket = TokenBucket(deps.messages_per_s, deps.messages_per_s * 2)
         self._rejected_in_row = 0
-        self.pumps: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+        self.pumps: dict[str, Subscription] = {}
+        self._tasks: set[asyncio.Task[None]] | None = None  # replays from the stream
         self._chat_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
-        self._stopped: list[asyncio.Task[None]] = []
-        self._idle = False  # the writer waits for work: direct writes keep the order
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = uuid.uuid4().hex[:8]
+        return self._id
+
+    @property
+    def log(self) -> _ConnLog:
+        return _ConnLog(log, {"ws_id": self.id})
 
     # -- outgoing --------------------------------------------------------------------
 
     def send(self, message: dict[str, Any]) -> None:
-        """Queue a message; a full queue closes the connection with 1013."""
+        """Send a message (direct or queued); a full queue closes the connection with 1013."""
         self.send_text(orjson.dumps(message).decode())
 
     def send_text(self, text: str) -> None:
         if self._close is not None:
             return
-        if len(self._out) >= self.deps.queue_size:
+        if self._out is None and self._write_raw(ws_text_frame(text.encode())):
+            return
+        self._enqueue(text)
+
+    def _send_event(self, name: str, ev: Event) -> None:
+        if self._close is not None:
+            return
+        if self._out is None and self._write_raw(ev.ws_frame(name)):
+            return
+        self._enqueue(ev.ws_text(name))
+
+    def write_event(self, name: str, ev: Event) -> bool:
+        """The hub's direct writer: one event now, or False (it is queued then)."""
+        return self._write_raw(ev.ws_frame(name))
+
+    def write_events(self, name: str, events: list[Event]) -> bool:
+        """The hub's direct writer for a batch read together: one write, or False."""
+        return self._write_raw(_batch_frames(events, name))
+
+    def _write_raw(self, frames: bytes) -> bool:
+        """Write whole frames to the transport now, if nothing is queued before them, the
+        socket is not closing and the transport has room; else False."""
+        if self._out is not None or self._close is not None or not self._raw_ok:
+            return False
+        transport = self._transport
+        if (
+            transport is None
+            or self.ws.closed
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > DIRECT_LIMIT
+        ):
+            return False
+        transport.write(frames)
+        return True
+
+    def _enqueue(self, text: str) -> None:
+        out = self._out
+        if out is None:
+            out = self._out = deque()
+        if len(out) >= self.deps.queue_size:
             self.close_soon(TRY_AGAIN_LATER, "slow consumer")
             return
-        self._out.append(text)
-        if len(self._out) >= self.deps.queue_size // 2:
-            self._room.clear()
-        self._wake.set()
+        out.append(text)
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        task = self._writer_task
+        if task is None or task.done():
+            self._writer_task = asyncio.get_running_loop().create_task(
+                self._writer(), name=f"ws-{self.id}-writer"
+            )
+
+    def _has_room(self) -> bool:
+        return self._out is None or len(self._out) < self._half
+
+    def _when_room(self, callback: Callable[[], None]) -> None:
+        if self._room is None:
+            self._room = []
+        self._room.append(callback)
+
+    def _release_room(self) -> None:
+        waiting, self._room = self._room, None
+        for callback in waiting or ():
+            callback()
+
+    async def _wait_room(self) -> None:
+        while not self._has_room() and self._close is None:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._when_room(partial(_resolve, fut))
+            await fut
 
     def error(self, code: str, message: str, msg_id: Any = None) -> None:
         """Send an ``error`` message (the connection stays open)."""
@@ -128,35 +251,36 @@ class WsConnection:
         """Close with ``code`` once the writer gets to it; pending messages are dropped."""
         if self._close is None:
             self._close = (code, reason)
-            self._out.clear()
-            self._room.set()
-            self._wake.set()
+            if self._out is not None:
+                self._out.clear()
+            self._release_room()
+            self._start_writer()
 
     @property
     def closing(self) -> bool:
         return self._close is not None
 
     async def _writer(self) -> None:
+        """Drain the backlog, then end (direct writes resume); or send the close frame."""
         ws = self.ws
         try:
-            while True:
-                while self._out and self._close is None:
-                    text = self._out.popleft()
-                    if len(self._out) < self.deps.queue_size // 2:
-                        self._room.set()
-                    async with asyncio.timeout(self.deps.send_timeout_s):
-                        await ws.send_str(text)
-                if self._close is not None:
-                    code, reason = self._close
-                    async with asyncio.timeout(self.deps.send_timeout_s):
-                        await ws.close(code=code, message=reason.encode())
-                    return
-                self._wake.clear()
-                self._idle = True
-                try:
-                    await self._wake.wait()
-                finally:
-                    self._idle = False
+            while self._close is None:
+                out = self._out
+                if not out:
+                    self._out = None  # direct writes may resume...
+                    self._release_room()
+                    if not self._out:  # ...unless a room callback queued again
+                        break
+                    continue
+                text = out.popleft()
+                async with asyncio.timeout(self.deps.send_timeout_s):
+                    await ws.send_str(text)
+                if len(out) < self._half:
+                    self._release_room()
+            if self._close is not None:
+                code, reason = self._close
+                async with asyncio.timeout(self.deps.send_timeout_s):
+                    await ws.close(code=code, message=reason.encode())
         except (ConnectionResetError, RuntimeError, TimeoutError) as exc:
             self.log.info("writer stopped (%s); aborting", exc.__class__.__name__)
             if self._request.transport is not None:
@@ -164,44 +288,73 @@ class WsConnection:
 
     # -- subscriptions ---------------------------------------------------------------
 
-    async def _pump(self, name: str, sub: Subscription) -> None:
+    def start_pump(self, name: str, sub: Subscription) -> None:
+        """Deliver ``sub`` on this socket under ``name`` (replay first, then live)."""
+        self.stop_pump(name)
+        sub.direct = partial(self.write_event, name)
+        sub.direct_batch = partial(self.write_events, name)
+        sub.on_slow = partial(self._dropped, name, sub)  # 1013 at once, not at next room
+        self.pumps[name] = sub
+        self._feed(name, sub)
+
+    def stop_pump(self, name: str) -> bool:
+        sub = self.pumps.pop(name, None)
+        if sub is None:
+            return False
+        sub.close()  # a replay in progress sees the end and returns
+        return True
+
+    def _feed(self, name: str, sub: Subscription, _: object = None) -> None:
+        """Send what the subscription queued (the hub could not write it directly), then
+        wait for more without a task: a callback on its wait future."""
+        if self._close is not None or self.pumps.get(name) is not sub:
+            return
+        batch = sub.poll()
+        if batch is None:  # replaying, closed or dropped
+            if sub.dropped:
+                self._slow(name, sub.last_id)
+            elif sub.replaying:
+                self._start_replay(name, sub)
+            return
+        for ev in batch:
+            self._send_event(name, ev)
+        if self._close is not None:
+            return
+        if self._has_room():
+            sub.wait_future().add_done_callback(partial(self._feed, name, sub))
+        else:  # the backlog respects the queue bound: resume once it shrinks
+            self._when_room(partial(self._feed, name, sub))
+
+    def _start_replay(self, name: str, sub: Subscription) -> None:
+        if self._tasks is None:
+            self._tasks = set()
+        task = asyncio.get_running_loop().create_task(
+            self._replay(name, sub), name=f"ws-{self.id}-{name}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _replay(self, name: str, sub: Subscription) -> None:
         try:
-            while True:
+            while sub.replaying and self.pumps.get(name) is sub and self._close is None:
                 batch = await sub.next_batch()
                 if not batch:
                     return
                 for ev in batch:
-                    self.send_text(ev.ws_text(name))
-                await self._room.wait()  # replay of a long gap respects the queue bound
+                    self._send_event(name, ev)
+                await self._wait_room()  # replay of a long gap respects the queue bound
         except SlowConsumer as exc:
-            self.log.info("slow consumer on %s at %s", name, exc.last_id)
-            self.close_soon(TRY_AGAIN_LATER, "slow consumer; resume with last_event_id")
+            self._slow(name, exc.last_id)
+            return
+        self._feed(name, sub)  # caught up: live from here on, without a task
 
-    def _direct_writer(self, name: str) -> Callable[[Event], bool]:
-        def write(ev: Event) -> bool:
-            if not self._idle or self._out or self._close is not None or self.ws.closed:
-                return False
-            if not has_room(self._request.transport):
-                return False
-            return write_now(self.ws.send_str(ev.ws_text(name)))
+    def _dropped(self, name: str, sub: Subscription) -> None:
+        if self.pumps.get(name) is sub:
+            self._slow(name, sub.last_id)
 
-        return write
-
-    def start_pump(self, name: str, sub: Subscription) -> None:
-        self.stop_pump(name)
-        sub.direct = self._direct_writer(name)
-        task = asyncio.create_task(self._pump(name, sub), name=f"ws-{self.id}-{name}")
-        self.pumps[name] = (sub, task)
-
-    def stop_pump(self, name: str) -> bool:
-        entry = self.pumps.pop(name, None)
-        if entry is None:
-            return False
-        sub, task = entry
-        sub.close()  # its pump sees the end and returns; awaited at shutdown
-        self._stopped = [t for t in self._stopped if not t.done()]
-        self._stopped.append(task)
-        return True
+    def _slow(self, name: str, last_id: str | None) -> None:
+        self.log.info("slow consumer on %s at %s", name, last_id)
+        self.close_soon(TRY_AGAIN_LATER, "slow consumer; resume with last_event_id")
 
     # -- chat ------------------------------------------------------------------------
 
@@ -242,7 +395,6 @@ class WsConnection:
         """Welcome, auto-subscribe, then read client messages until the socket closes."""
         from server.ws.protocol import handle_message
 
-        self._writer_task = asyncio.create_task(self._writer(), name=f"ws-{self.id}-writer")
         try:
             self.send({"type": "welcome", "user_id": self.user.id, "server_time": now_iso()})
             await handle_message(self, '{"type": "subscribe", "channel": "recommendations"}')
@@ -273,7 +425,9 @@ class WsConnection:
     async def _shutdown(self) -> None:
         for name in list(self.pumps):
             self.stop_pump(name)
-        tasks = list(self._stopped)
+        tasks = list(self._tasks or ())
+        for task in tasks:
+            task.cancel()
         if self._chat_task is not None:
             self._chat_task.cancel()
             tasks.append(self._chat_task)
@@ -287,7 +441,13 @@ class WsConnection:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._release_room()
         if not self.ws.closed:
             with contextlib.suppress(TimeoutError, ConnectionResetError, RuntimeError):
                 async with asyncio.timeout(self.deps.send_timeout_s):
                     await self.ws.close()
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

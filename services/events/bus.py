@@ -52,6 +52,16 @@ def http_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
+def ws_text_frame(payload: bytes) -> bytes:
+    """``payload`` as one unmasked, uncompressed RFC 6455 text frame (server to client)."""
+    n = len(payload)
+    if n < 126:
+        return b"\x81%c%s" % (n, payload)
+    if n < 65536:
+        return b"\x81\x7e%s%s" % (n.to_bytes(2, "big"), payload)
+    return b"\x81\x7f%s%s" % (n.to_bytes(8, "big"), payload)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -68,6 +78,7 @@ class Event:
     _sse: bytes | None = field(default=None, repr=False)
     _chunk: bytes | None = field(default=None, repr=False)
     _ws: dict[str, str] | None = field(default=None, repr=False)
+    _wsf: dict[str, bytes] | None = field(default=None, repr=False)
 
     @property
     def data(self) -> Any:
@@ -103,6 +114,16 @@ class Event:
             text = (head[:-1] + b',"data":' + self.raw + b"}").decode()
             self._ws[api_channel] = text
         return text
+
+    def ws_frame(self, api_channel: str) -> bytes:
+        """The ``event`` message as a whole WebSocket text frame (uncompressed, unmasked),
+        built once per (event, channel name) and written as is to every caught-up socket."""
+        if self._wsf is None:
+            self._wsf = {}
+        frame = self._wsf.get(api_channel)
+        if frame is None:
+            frame = self._wsf[api_channel] = ws_text_frame(self.ws_text(api_channel).encode())
+        return frame
 
     @classmethod
     def from_entry(cls, channel: str, entry_id: bytes | str, fields: dict[Any, Any]) -> Event:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -25,6 +26,8 @@ from services.events.subscription import SlowConsumer, Subscription
 log = logging.getLogger(__name__)
 
 REVOKED_CHANNEL = "fluentpro:revoked"
+# Subscribers served per loop iteration during a fan-out (a few milliseconds of writes).
+FANOUT_SLICE = 500
 Closer = Callable[[], None]
 
 __all__ = ["REVOKED_CHANNEL", "EventHub", "SlowConsumer", "Subscription"]
@@ -194,9 +197,9 @@ class EventHub:
                 continue
             self._reading = False
             self.stats.hub_reads += 1
-            self._dispatch(list(reply or []))  # RESP2: [[key, entries], ...]
+            await self._dispatch(list(reply or []))  # RESP2: [[key, entries], ...]
 
-    def _dispatch(self, reply: list[Any]) -> None:
+    async def _dispatch(self, reply: list[Any]) -> None:
         for raw_key, entries in reply:
             key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
             if key == self._wake_key:
@@ -210,30 +213,39 @@ class EventHub:
             events = [Event.from_entry(channel, eid, fields) for eid, fields in entries]
             self._cursors[key] = events[-1].pos
             subs = list(self._subs.get(channel, ()))  # a copy: offer may detach
-            if len(events) == 1:
-                ev = events[0]
-                for sub in subs:
-                    sub.offer(ev)
-            else:
-                # Fell behind (or a burst): each caught-up subscriber gets the whole batch
-                # in one write, so a slow fan-out catches up instead of compounding.
-                for sub in subs:
-                    sub.offer_batch(events)
+            # In slices, yielding to the loop in between: one event to thousands of
+            # subscribers must not hold the loop for tens of milliseconds. The reader reads
+            # on only after the whole fan-out, so every subscriber sees events in order; a
+            # subscriber that joins meanwhile starts after them (its start is the cursor).
+            stats = self.stats
+            for start in range(0, len(subs), FANOUT_SLICE):
+                if start:
+                    await asyncio.sleep(0)
+                part = subs[start : start + FANOUT_SLICE]
+                if len(events) == 1:
+                    ev = events[0]
+                    direct = sum([sub.offer(ev) for sub in part])
+                else:
+                    # Fell behind (or a burst): each caught-up subscriber gets the whole
+                    # batch in one write, so a slow fan-out catches up instead of compounding.
+                    direct = sum([sub.offer_batch(events) for sub in part])
+                stats.delivered += direct
+                stats.direct += direct
 
     # -- revocation ------------------------------------------------------------------
 
     def on_revoked(self, session_id: str, closer: Closer) -> Callable[[], None]:
         """Call ``closer`` when ``session_id`` is revoked (any process). Returns an undo."""
         self._closers.setdefault(session_id, set()).add(closer)
+        # A partial, not a closure: one small object per connection (thousands are open).
+        return partial(self._off_revoked, session_id, closer)
 
-        def undo() -> None:
-            closers = self._closers.get(session_id)
-            if closers is not None:
-                closers.discard(closer)
-                if not closers:
-                    del self._closers[session_id]
-
-        return undo
+    def _off_revoked(self, session_id: str, closer: Closer) -> None:
+        closers = self._closers.get(session_id)
+        if closers is not None:
+            closers.discard(closer)
+            if not closers:
+                del self._closers[session_id]
 
     def revoke_local(self, session_id: str) -> int:
         """Run the closers registered for a session; returns how many ran."""

@@ -99,6 +99,16 @@ class Subscription:
         return self._closed
 
     @property
+    def replaying(self) -> bool:
+        """Still reading the replay from the stream (``poll`` cannot serve it)."""
+        return self._replaying
+
+    @property
+    def dropped(self) -> bool:
+        """Dropped for falling behind (resume from ``last_id``)."""
+        return self._slow
+
+    @property
     def queued(self) -> int:
         return len(self._queue) if self._queue else 0
 
@@ -113,34 +123,37 @@ class Subscription:
             and first.pos > self._pos
         )
 
-    def offer_batch(self, events: list[Event]) -> None:
+    def offer_batch(self, events: list[Event]) -> int:
         """Hand over several live events read together (hub side), in order: written in
         one go through ``direct_batch`` when caught up, else offered one by one.
+
+        Returns how many were written directly (the hub counts them as delivered).
         """
         if self._closed or self._slow:
-            return
+            return 0
         direct_batch = self.direct_batch
         if direct_batch is not None and self._ready_for_direct(events[0]) and direct_batch(events):
             self._pos = events[-1].pos
-            self._stats.delivered += len(events)
-            self._stats.direct += len(events)
-            return
-        for ev in events:
-            self.offer(ev)
+            return len(events)
+        return sum([self.offer(ev) for ev in events])
 
-    def offer(self, event: Event) -> None:
+    def offer(self, event: Event) -> bool:
         """Hand a live event over (hub side): written at once through ``direct`` when the
         subscriber is caught up and idle, else queued. Coalesces progress-like events when
         behind; a subscriber still too slow is dropped (SlowConsumer).
+
+        Returns True when written directly: the caller counts it as delivered (once per
+        fan-out slice, not per subscriber; see EventHub._dispatch).
         """
         if self._closed or self._slow:
-            return
+            return False
         direct = self.direct
-        if direct is not None and self._ready_for_direct(event) and direct(event):
-            self._pos = event.pos
-            self._stats.delivered += 1
-            self._stats.direct += 1
-            return
+        # _ready_for_direct, inlined: this runs once per subscriber per event.
+        if direct is not None and not self._queue and not self._replaying:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done() and event.pos > self._pos and direct(event):
+                self._pos = event.pos
+                return True
         queue = self._queue
         if queue is None:
             queue = self._queue = deque()
@@ -157,11 +170,12 @@ class Subscription:
                 queue.clear()
             else:
                 self._mark_slow()
-                return
+                return False
         queue.append(event)
         if len(queue) > self._stats.queue_peak:
             self._stats.queue_peak = len(queue)
         self._wake()
+        return False
 
     def _mark_slow(self) -> None:
         self._slow = True
