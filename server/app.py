@@ -43,13 +43,17 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(ops_ctx)  # breakers, chat, metric sources; needs all above
     app.cleanup_ctx.append(observability_ctx)  # lag histogram, shedder, shared figures
     if config.server.gc_freeze:
-        app.on_startup.append(freeze_startup_objects)  # runs after every cleanup_ctx start
+        app.on_startup.append(tune_gc)  # runs after every cleanup_ctx start
     setup_routes(app)
     return app
 
 
-async def freeze_startup_objects(app: web.Application) -> None:
-    """Move everything built at start-up (catalog, indexes, modules) out of the GC's reach:
-    full collections then scan only what requests create, not the long-lived heap."""
+async def tune_gc(app: web.Application) -> None:
+    """Move everything built at start-up (catalog, indexes, modules) out of the GC's reach,
+    so full collections scan only what requests create; and make them rarer: with thousands
+    of connections open, each full collection stops the loop for 100+ ms."""
+    server = app[CONFIG].server
     gc.collect()
     gc.freeze()
+    _, middle, _ = gc.get_threshold()
+    gc.set_threshold(server.gc_young_threshold, middle, server.gc_full_every)
