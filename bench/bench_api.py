@@ -6,12 +6,19 @@ Goals (issue "Observability, load shedding and the benchmark suite"):
   at 64 connections.
 
     python -m bench.bench_api [--duration 8] [--out bench/results/api.json]
+
+Diagnostic figure ``pool_fifo`` (no goal): 64 tasks in this process share 10 connections
+and run the bare baseline's primary-key SELECT, through aiopg's pool and through ours
+(db/fair_pool.py, FIFO hand-over): operations/s and the latency of acquire + query +
+release. aiopg's Condition lets newcomers overtake waiters, which is the tail.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import time
 import urllib.request
 import uuid
 from typing import Any
@@ -49,6 +56,63 @@ def app_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
         "FLUENTPRO_LOGGING_LEVEL": "WARNING",
         "FLUENTPRO_LIMITS_ANONYMOUS_REQUESTS_PER_MINUTE": "1000000",
         "FLUENTPRO_TASKS_IN_PROCESS_WORKER": "false",
+    }
+
+
+async def _pool_latency(
+    kind: str, database_url: str, *, tasks: int, size: int, duration_s: float
+) -> dict[str, float]:
+    import aiopg
+
+    from db.fair_pool import FairPool
+
+    pool: Any
+    if kind == "aiopg":
+        pool = await aiopg.create_pool(database_url, minsize=size, maxsize=size, timeout=10)
+    else:
+        pool = await FairPool.create(database_url, minsize=size, maxsize=size, timeout=10)
+    try:
+        async with pool.acquire() as conn:
+            async with conn.cursor() as cur:  # the bare baseline's table (same statements)
+                await cur.execute(
+                    "CREATE TABLE IF NOT EXISTS bench_kv (id int PRIMARY KEY, value text)"
+                )
+                await cur.execute(
+                    "INSERT INTO bench_kv SELECT g, md5(g::text) "
+                    "FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING"
+                )
+        latencies: list[float] = []
+        deadline = time.perf_counter() + duration_s
+
+        async def worker() -> None:
+            while (start := time.perf_counter()) < deadline:
+                async with pool.acquire() as conn:
+                    async with conn.cursor() as cur:
+                        await cur.execute("SELECT id, value FROM bench_kv WHERE id = %s", (42,))
+                        await cur.fetchone()
+                latencies.append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        elapsed = time.perf_counter() - began
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "ops": round(n / elapsed, 1),
+        "p50_ms": round(1000 * latencies[n // 2], 2),
+        "p99_ms": round(1000 * latencies[min(n - 1, int(n * 0.99))], 2),
+        "max_ms": round(1000 * latencies[-1], 2),
+    }
+
+
+def pool_fifo(database_url: str, *, tasks: int = 64, size: int = 10) -> dict[str, Any]:
+    """The pool diagnostic (same loop, same query, same sizes for both pools)."""
+    return {
+        kind: asyncio.run(_pool_latency(kind, database_url, tasks=tasks, size=size, duration_s=4.0))
+        for kind in ("aiopg", "fifo")
     }
 
 
@@ -101,6 +165,8 @@ def main() -> None:
             fig["learning_path_by_id"] = load(f"{base}/api/v1/learning-paths/{path['id']}", auth)
         else:
             results["notes"] = f"learning path not created ({status}); its figure is missing"
+
+    fig["pool_fifo"] = pool_fifo(database_url, tasks=args.connections)
 
     hello, bare_pg = fig["hello"], fig["bare_pg"]
     ratios = results.setdefault("ratios", {})

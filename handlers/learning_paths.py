@@ -67,5 +67,5 @@ async def list_paths(request: web.Request) -> web.Response:
 )
 async def get_path(request: web.Request) -> web.Response:
     user = current_user(request)
-    path = await request.app[CAREER].get_learning_path(user.id, request.match_info["id"])
-    return json_response(path)
+    body = await request.app[CAREER].learning_path_json(user.id, request.match_info["id"])
+    return web.Response(body=body, content_type="application/json", charset="utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from db.pool import Prepared
+
 USER_PROFILE = "SELECT profile FROM users WHERE id = %(user_id)s"
 
 INSERT_LEARNING_PATH = """
@@ -17,16 +19,22 @@ GET_LEARNING_PATH = (
     "SELECT " + _PATH_COLUMNS + " FROM learning_paths WHERE id = %(id)s AND user_id = %(user_id)s"
 )
 
-# The hot read (GET /learning-paths/{id}): the stored JSON documents come back as text, to
-# be spliced into the response as they are (no decoding into Python objects and back).
-# jsonb's text form keeps the keys in the order psycopg2's decoder would have produced.
-# weekly_hours is the JSON literal inside target_role (NULL when absent).
-GET_LEARNING_PATH_JSON = """
+# The hot read (GET /learning-paths/{id}), prepared once per connection. The stored JSON
+# documents come back as text, to be spliced into the response as they are (no decoding
+# into Python objects and back); jsonb's text form keeps the keys in the order psycopg2's
+# decoder would have produced. weekly_hours is the JSON literal inside target_role (NULL
+# when absent). Another user's path is no row, like a missing one.
+GET_LEARNING_PATH_JSON = Prepared(
+    name="fp_get_learning_path_json",
+    params=("id", "user_id"),
+    types=("uuid", "uuid"),
+    body="""
 SELECT target_role::text, timeline_weeks, (target_role -> 'weekly_hours')::text,
        milestones::text, skill_gaps::text, source, created_at
 FROM learning_paths
-WHERE id = %(id)s AND user_id = %(user_id)s
-"""
+WHERE id = $1 AND user_id = $2
+""",
+)
 
 # Newest first; keyset pagination on (created_at, id).
 LIST_LEARNING_PATHS = (

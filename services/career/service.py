@@ -298,7 +298,9 @@ class CareerService:
             pid = str(uuid.UUID(path_id))
         except ValueError:
             raise NotFound("No such learning path.") from None
-        row = await self.db.fetch_row(q.GET_LEARNING_PATH_JSON, {"id": pid, "user_id": user_id})
+        row = await self.db.fetch_prepared(
+            q.GET_LEARNING_PATH_JSON, {"id": pid, "user_id": user_id}
+        )
         if row is None:
             raise NotFound("No such learning path.")
         target, weeks, weekly_hours, milestones, skill_gaps, source, created_at = row
