@@ -32,14 +32,13 @@ import threading
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 from typing import Any
 
 from bench.bench_api import _post, app_env
 from bench.common import (
-    RESULTS,
     free_port,
     machine_info,
+    profile,
     server_process,
     services,
     write_result,
@@ -251,57 +250,6 @@ def window_lag(before: dict[float, float], after: dict[float, float]) -> dict[st
     }
 
 
-OWN_CODE = ("server/", "services/", "handlers/", "db/")
-
-
-def _frame(frame: str) -> tuple[str, str]:
-    """``"func (path:line)"`` → (``"func (path)"``, path)."""
-    name, _, where = frame.partition(" (")
-    path = where.rsplit(":", 1)[0]
-    return f"{name} ({path})", path
-
-
-def profile(pid: int, seconds: int) -> dict[str, Any]:
-    """py-spy for ``seconds`` (non-blocking, per thread): where the event-loop thread
-    spends its time (top self frames, top own-code frames inclusive) and how busy the
-    other threads (bcrypt pool, aiopg) are."""
-    out = RESULTS / "mixed-pyspy.txt"
-    cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "-d", str(seconds), "-r", "100"]
-    cmd += ["-f", "raw", "--threads", "--nonblocking", "-o", str(out), "--pid", str(pid)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
-    if done.returncode != 0 or not out.exists():
-        return {"error": done.stderr[-500:]}
-    stacks: list[tuple[list[str], int]] = []
-    for line in out.read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
-        if stack and n.isdigit():
-            stacks.append((stack.split(";"), int(n)))
-    loop_threads = {f[0] for f, _ in stacks if any(x.startswith("run_app (") for x in f)}
-    leaf: collections.Counter[str] = collections.Counter()
-    own: collections.Counter[str] = collections.Counter()
-    others: collections.Counter[str] = collections.Counter()
-    loop_samples = 0
-    for frames, count in stacks:
-        if frames[0] not in loop_threads:
-            others[_frame(frames[-1])[0]] += count
-            continue
-        loop_samples += count
-        leaf[_frame(frames[-1])[0]] += count
-        for name, path in {_frame(f) for f in frames[1:]}:
-            if path.startswith(OWN_CODE):
-                own[name] += count
-    busy = max(1, loop_samples)
-    return {
-        "loop_thread_busy_share": round(loop_samples / (seconds * 100), 3),
-        "loop_top_self": [(f, round(c / busy, 3)) for f, c in leaf.most_common(10)],
-        "loop_top_own_code_inclusive": [(f, round(c / busy, 3)) for f, c in own.most_common(10)],
-        "other_threads_top_self": [
-            (f, round(c / (seconds * 100), 3)) for f, c in others.most_common(5)
-        ],
-        "raw": str(out.relative_to(RESULTS.parent.parent)),
-    }
-
-
 def notes(p99_ms: float, window: dict[str, Any], spy: dict[str, Any]) -> str:
     """One paragraph: the lag figures and the profile's top frames (where lag comes from)."""
     text = (
@@ -417,7 +365,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         # (attaching it perturbs the process, so it stays out of the measured window).
         after_text = _get(f"{base}/metrics", admin)
         final = _get(f"{base}/api/v1/system/status", admin)
-        spy = profile(server.pid, args.profile_s) if args.profile_s else {}
+        spy = profile(server.pid, args.profile_s, "mixed") if args.profile_s else {}
         loader.join(args.duration + args.profile_s + 60)
         clients.stdin.write("stop\n")
         clients.stdin.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import platform
@@ -162,3 +163,70 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, sort_keys=True))
     return path
+
+
+OWN_CODE = ("server/", "services/", "handlers/", "db/")
+
+
+def _frame(frame: str) -> tuple[str, str]:
+    """``"func (path:line)"`` → (``"func (path)"``, path)."""
+    name, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    return f"{name} ({path})", path
+
+
+def profile(pid: int, seconds: int, name: str) -> dict[str, Any]:
+    """py-spy for ``seconds`` (non-blocking, per thread): where the event-loop thread
+    spends its time (top self frames, top own-code frames inclusive) and how busy the
+    other threads (bcrypt pool, aiopg) are. Raw samples: ``RESULTS/<name>-pyspy.txt``."""
+    out = RESULTS / f"{name}-pyspy.txt"
+    cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "-d", str(seconds), "-r", "100"]
+    cmd += ["-f", "raw", "--threads", "--nonblocking", "-o", str(out), "--pid", str(pid)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    if done.returncode != 0 or not out.exists():
+        return {"error": done.stderr[-500:]}
+    stacks: list[tuple[list[str], int]] = []
+    for line in out.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if stack and n.isdigit():
+            stacks.append((stack.split(";"), int(n)))
+    loop_threads = {
+        f[0]
+        for f, _ in stacks
+        if any(x.startswith(("run_app (", "run_forever (", "Runner.run (")) for x in f)
+    }
+    leaf: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    others: collections.Counter[str] = collections.Counter()
+    loop_samples = 0
+    for frames, count in stacks:
+        if frames[0] not in loop_threads:
+            others[_frame(frames[-1])[0]] += count
+            continue
+        loop_samples += count
+        leaf[_frame(frames[-1])[0]] += count
+        for name, path in {_frame(f) for f in frames[1:]}:
+            if path.startswith(OWN_CODE):
+                own[name] += count
+    busy = max(1, loop_samples)
+    return {
+        "loop_thread_busy_share": round(loop_samples / (seconds * 100), 3),
+        "loop_top_self": [(f, round(c / busy, 3)) for f, c in leaf.most_common(10)],
+        "loop_top_own_code_inclusive": [(f, round(c / busy, 3)) for f, c in own.most_common(10)],
+        "other_threads_top_self": [
+            (f, round(c / (seconds * 100), 3)) for f, c in others.most_common(5)
+        ],
+        "raw": str(out.relative_to(RESULTS.parent.parent)),
+    }
+
+
+def summary(spy: dict[str, Any]) -> str:
+    """The profile in one sentence: where the loop thread's time goes."""
+    if not spy.get("loop_top_self"):
+        return f"no profile ({spy.get('error', 'py-spy unavailable')[:200]})"
+    top = ", ".join(f"{f} {share:.0%}" for f, share in spy["loop_top_self"][:5])
+    own = ", ".join(f"{f} {share:.0%}" for f, share in spy["loop_top_own_code_inclusive"][:6])
+    return (
+        f"loop thread busy {spy['loop_thread_busy_share']:.0%}; top self frames: {top}; "
+        f"own code (inclusive): {own}"
+    )

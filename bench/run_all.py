@@ -84,7 +84,27 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {name} | ({entry['status']}) | — |")
         for goal, ok in goals.items():
             lines.append(f"| {name} | {goal} | {'yes' if ok else '**no**'} |")
+    explained = [
+        (name, _explanation(entry.get("result") or {}))
+        for name, entry in report["benchmarks"].items()
+        if not all((entry.get("goals") or {}).values())
+    ]
+    if explained:
+        lines += ["", "## Missed goals: by how much, and the profile that explains it", ""]
+        lines += [f"- **{name}**: {text or '(none recorded)'}" for name, text in explained]
     return "\n".join(lines) + "\n"
+
+
+def _explanation(result: dict[str, Any]) -> str:
+    """A benchmark's own account of its misses: ``misses`` entries or its ``notes``."""
+    parts = [
+        f"{m['goal']} = {m['value']} (target {m['target']}, missed by {m['missed_by']}); "
+        f"profile: {m.get('profile', 'none')}"
+        for m in result.get("misses") or []
+    ]
+    if result.get("notes"):
+        parts.append(str(result["notes"]))
+    return " ".join(parts)
 
 
 def main() -> int:
