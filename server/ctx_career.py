@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 from db.catalog_seed import fetch_catalog_rows
 from server.config import Config
 from server.keys import AI_GATEWAY, CAREER, CONFIG, CPU_POOL, DB, REDIS
+from server.resources import warm_redis
 from services.ai.breaker import RedisCircuitBreaker
 from services.ai.cache import AICache
 from services.ai.gateway import AIGateway
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 BREAKER_NAME = "ai"
 BREAKER_TIMEOUT_S = 0.2
+# Breaker checks are one short script each: a few connections serve any load, and a
+# bounded, pre-opened pool never grows under a burst (nor opens sockets without limit).
+BREAKER_POOL_SIZE = 8
 
 
 def _build_engine(rows: dict[str, list[dict[str, Any]]]) -> LocalCareerEngine:
@@ -47,7 +51,12 @@ def _breaker_redis(general: aioredis.Redis) -> aioredis.Redis:
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )
-    pool = aioredis.ConnectionPool(connection_class=base.connection_class, **kwargs)
+    pool = aioredis.BlockingConnectionPool(
+        connection_class=base.connection_class,
+        max_connections=BREAKER_POOL_SIZE,
+        timeout=BREAKER_TIMEOUT_S,
+        **kwargs,
+    )
     return aioredis.Redis(connection_pool=pool)
 
 
@@ -99,6 +108,7 @@ async def career_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = await loop.run_in_executor(pool, _build_engine, rows)
     local = CareerLocalEngine(engine, engine.catalog, engine.extractor, pool)
     breaker_redis = _breaker_redis(app[REDIS])
+    await warm_redis(breaker_redis, BREAKER_POOL_SIZE)
     gateway = build_gateway(config, app[REDIS], breaker_redis, local)
     app[AI_GATEWAY] = gateway
     app[CAREER] = career = CareerService(
