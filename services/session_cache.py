@@ -14,7 +14,7 @@ under an older generation.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.auth_user import AuthUser
 
@@ -61,24 +61,8 @@ class LocalSessionCache:
             self._drop(digest)
         elif len(self._entries) >= self._max_entries:
             self._drop(next(iter(self._entries)))  # the oldest entry
-        by_header = AuthUser(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            role=user.role,
-            session_id=user.session_id,
-            via_cookie=False,
-            record=user.record,
-        )
-        by_cookie = AuthUser(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            role=user.role,
-            session_id=user.session_id,
-            via_cookie=True,
-            record=user.record,
-        )
+        by_header = replace(user, via_cookie=False) if user.via_cookie else user
+        by_cookie = replace(by_header, via_cookie=True)
         self._entries[digest] = _Entry(
             by_header, by_cookie, expires_at, time.monotonic() + self._ttl_s
         )
