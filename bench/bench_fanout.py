@@ -34,8 +34,8 @@ from bench.common import (
     free_port,
     machine_info,
     rss_kb,
+    server_process,
     services,
-    wait_http,
 )
 
 GOAL_P99_MS = 100.0
@@ -185,36 +185,8 @@ def fluentpro(database_url: str, redis_url: str, n: int) -> Iterator[tuple[int, 
         "FLUENTPRO_MONITOR_SHED_LAG_MS": "5000",
         "FLUENTPRO_TASKS_IN_PROCESS_WORKER": "false",
     }
-    with _server(["-m", "server"], env, f"http://127.0.0.1:{port}/health/live") as p:
+    with server_process(["-m", "server"], env, f"http://127.0.0.1:{port}/health/live") as p:
         yield port, p.pid
-
-
-@contextlib.contextmanager
-def _server(
-    args: list[str], env: dict[str, str] | None, health: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process whose stderr goes to a file: an undrained pipe would fill up and
-    block the server's event loop on its next log line."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
-        try:
-            wait_http(health)
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
@@ -256,14 +228,14 @@ def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
         )
         results["ws_pingpong"] = _pingpong(port, "/ws", auth, 2, 5)
     echo_port = free_port()
-    with _server(
+    with server_process(
         ["bench/fanout_peers.py", "echo", "--port", str(echo_port)],
         None,
         f"http://127.0.0.1:{echo_port}/health",
     ):
         results["echo_pingpong"] = _pingpong(echo_port, "/echo", [], 0, 5)
     peer_port = free_port()
-    with _server(
+    with server_process(
         ["bench/fanout_peers.py", "sse", "--port", str(peer_port), "--redis", redis_url],
         None,
         f"http://127.0.0.1:{peer_port}/health",
