@@ -92,4 +92,4 @@ class GroupInsert:
         sql = self._head + ", ".join([self._row_sql] * len(rows))
         params = [value for row in rows for value in row]
         self.statements += 1
-        await self._db.execute(sql, params)
+        await self._db.execute_lean(sql, params)

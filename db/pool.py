@@ -164,9 +164,7 @@ class Database:
         conn = await pool.acquire()
         try:
             state = pool.scratch(conn)
-            cur = state.get("cursor")
-            if cur is None or cur.closed:
-                cur = state["cursor"] = await conn.cursor()
+            cur = await _reusable_cursor(conn, state)
             prepared: set[str] = state.setdefault("prepared", set())
             if stmt.name not in prepared:
                 await cur.execute(stmt.prepare_sql)
@@ -216,6 +214,18 @@ class Database:
             await cur.execute(sql, params)
             return int(cur.rowcount)
 
+    async def execute_lean(self, sql: str, params: Params = None) -> int:
+        """``execute`` on the connection's reusable plain cursor: the lean path for a hot
+        write (no cursor opened and closed per statement). Autocommit connections only."""
+        pool = self.pool
+        conn = await pool.acquire()
+        try:
+            cur = await _reusable_cursor(conn, pool.scratch(conn))
+            await cur.execute(sql, params)
+            return int(cur.rowcount)
+        finally:
+            pool.release(conn)
+
     async def stream(
         self, sql: str, params: Params = None, *, batch: int = 2000
     ) -> AsyncIterator[dict[str, Any]]:
@@ -253,6 +263,14 @@ class Database:
                 finally:
                     if not conn.closed:
                         await cur.execute("ROLLBACK")
+
+
+async def _reusable_cursor(conn: Any, state: dict[str, Any]) -> Any:
+    """The plain cursor kept with a pooled connection (opened on first use)."""
+    cur = state.get("cursor")
+    if cur is None or cur.closed:
+        cur = state["cursor"] = await conn.cursor()
+    return cur
 
 
 class Snapshot:

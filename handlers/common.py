@@ -16,6 +16,7 @@ import orjson
 from aiohttp import web
 from marshmallow import RAISE, Schema, ValidationError
 
+from handlers.fast_query import flat_loader
 from server.keys import AUTH_USER
 from services.auth_user import AuthUser
 from services.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
@@ -171,14 +172,18 @@ async def load_body(
 def load_query(request: web.Request, schema_cls: type[Schema]) -> dict[str, Any]:
     """Validate the query string; repeated keys become lists where the schema says List."""
     schema = schema_for(schema_cls)
+    query = request.query
     data: dict[str, Any] = {}
-    for key in request.query.keys():
+    for key in query.keys():
         if key in data:
             continue
-        values = request.query.getall(key)
+        values = query.getall(key)
         fld = schema.fields.get(key)
         is_list = fld is not None and fld.__class__.__name__ == "List"
         data[key] = values if is_list else values[-1]
+    fast = flat_loader(schema)
+    if fast is not None and (loaded := fast.load(data)) is not None:
+        return loaded
     try:
         return dict(schema.load(data))
     except ValidationError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import unicodedata
 from typing import Any
 
@@ -21,8 +20,6 @@ from services.ai.aio import reraise_swallowed_cancel
 
 logger = logging.getLogger(__name__)
 
-_SPACES = re.compile(r"\s+")
-
 
 def normalise(value: Any) -> Any:
     """Canonical form of an input: NFKC strings with collapsed whitespace, recursively."""
@@ -31,8 +28,18 @@ def normalise(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [normalise(v) for v in value]
     if isinstance(value, str):
-        return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+        return normal_text(value)
     return value
+
+
+def normal_text(text: str) -> str:
+    """NFKC with whitespace runs collapsed to one space and the ends stripped.
+
+    ``str.split()`` splits on exactly the characters ``\\s`` matches in a str pattern, and
+    ASCII text is already NFKC, so the common case costs no normalisation pass."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())
 
 
 def cache_key(

@@ -58,7 +58,7 @@ def scrub(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [scrub(v) for v in value]
     if isinstance(value, str):
-        return EMAIL_RE.sub(EMAIL_MASK, value)
+        return EMAIL_RE.sub(EMAIL_MASK, value) if "@" in value else value
     return value
 
 

@@ -13,7 +13,7 @@ import math
 import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -58,6 +58,11 @@ def shaping_fields(raw: Any) -> dict[str, Any]:
     return {k: profile[k] for k in _PROFILE_FIELDS if profile.get(k) not in (None, "", [])}
 
 
+class _RoleFacts(NamedTuple):
+    skills: tuple[tuple[str, str], ...]  # (skill id, display name), most important first
+    skill_names: tuple[str, ...]
+
+
 class CareerService:
     """The career features; handlers call these methods, nothing else touches the engine."""
 
@@ -87,6 +92,7 @@ class CareerService:
             ("id", "user_id", "kind", "source", "inputs", "result"),
             "(%s, %s, %s, %s, %s::jsonb, %s::jsonb)",
         )
+        self._facts_by_role: dict[str, _RoleFacts] = {}
         self._roles_schema = ProviderRolesSchema(catalog)  # stateless: one instance serves all
         roles = "\n".join(f"{r.id} | {r.title}" for r in catalog.roles)
         self._roles_system = f"{ROLES_SYSTEM}\n\nCatalog roles (role_id | title):\n{roles}"
@@ -139,6 +145,16 @@ class CareerService:
         skills = profile.get("skills") or []
         return set(self.extractor.normalize_many([s for s in skills if isinstance(s, str)]))
 
+    def _role_facts(self, role: Role) -> _RoleFacts:
+        """A role's required skills (ids and display names, most important first), worked
+        out once per role: the catalog does not change while the process runs."""
+        facts = self._facts_by_role.get(role.id)
+        if facts is None:
+            skills = tuple((s, self.catalog.skill_name(s)) for s in role.skill_ids)
+            facts = _RoleFacts(skills, tuple(name for _, name in skills))
+            self._facts_by_role[role.id] = facts
+        return facts
+
     def _complete_roles(
         self, data: Mapping[str, Any], limit: int, *, known: set[str]
     ) -> dict[str, Any]:
@@ -148,8 +164,8 @@ class CareerService:
             role: Role | None = self.catalog.role(str(rec.get("role_id") or rec.get("title")))
             if role is None:
                 continue
+            facts = self._role_facts(role)
             score = max(0, min(100, round(float(rec.get("match_score") or 0))))
-            missing = [s for s in role.skill_ids if s not in known]
             recs.append(
                 {
                     **rec,
@@ -158,11 +174,11 @@ class CareerService:
                     "description": role.description,
                     "match_score": score,
                     "reasoning": str(rec.get("reasoning") or ""),
-                    "required_skills": [self.catalog.skill_name(s) for s in role.skill_ids],
+                    "required_skills": list(facts.skill_names),
                     "experience_level": role.experience_level,
                     "family": role.family,
                     "missing_skills": rec.get("missing_skills")
-                    or [self.catalog.skill_name(s) for s in missing],
+                    or [name for skill, name in facts.skills if skill not in known],
                 }
             )
         confidences = list(data.get("confidence_scores") or [])[: len(recs)]
