@@ -66,6 +66,9 @@ class GroupInsert:
     async def _write_all(self) -> None:
         try:
             while self._queue:
+                # One pass of the loop first: rows of requests that are ready to run right
+                # now join this statement instead of waiting for the next one.
+                await asyncio.sleep(0)
                 batch = self._queue[: self._max_rows]
                 del self._queue[: self._max_rows]
                 await self._write(batch)

@@ -47,6 +47,23 @@ async def test_concurrent_rows_share_statements_and_all_are_stored(
     assert await stored(db, name) == list(range(301))
 
 
+async def test_rows_ready_in_the_same_loop_pass_join_the_statement(
+    table: tuple[Database, str],
+) -> None:
+    """Requests whose answers arrive together (one pass of the event loop) share one
+    statement, even when the first of them already started the writer."""
+    db, name = table
+    inserts = writer(db, name)
+
+    async def one_step_later(i: int) -> None:
+        await asyncio.sleep(0)  # runs after the writer's first step is scheduled
+        await inserts.insert((i, "later"))
+
+    await asyncio.gather(inserts.insert((0, "first")), *(one_step_later(i) for i in range(1, 9)))
+    assert await stored(db, name) == list(range(9))
+    assert inserts.statements == 1
+
+
 async def test_a_bad_row_fails_alone(table: tuple[Database, str]) -> None:
     db, name = table
     inserts = writer(db, name)
