@@ -5,7 +5,10 @@ Goals (issue "Observability, load shedding and the benchmark suite"):
 - GET /api/v1/learning-paths/{id}: >= 85 % of the bare aiopg endpoint's req/s, p99 <= 30 ms
   at 64 connections.
 
-    python -m bench.bench_api [--duration 8] [--out bench/results/api.json]
+    python -m bench.bench_api [--duration 4] [--rounds 3] [--out bench/results/api.json]
+
+Each endpoint and its baseline are loaded in turn, three rounds, and compared by their
+medians (``bench.common.interleaved``).
 
 Diagnostic figure ``pool_fifo`` (no goal): 64 tasks in this process share 10 connections
 and run the bare baseline's primary-key SELECT, through aiopg's pool and through ours
@@ -21,11 +24,13 @@ import json
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.common import (
     free_port,
+    interleaved,
     machine_info,
     profile,
     server_process,
@@ -161,7 +166,8 @@ def evaluate(results: dict[str, Any]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--duration", type=int, default=8)
+    p.add_argument("--duration", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--out", default="api")
     args = p.parse_args()
@@ -169,27 +175,30 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine_info(), "figures": {}, "goals": {}}
     fig = results["figures"]
 
-    def load(url: str, headers: dict[str, str] | None = None) -> dict[str, float]:
+    def load(url: str, headers: dict[str, str] | None = None) -> Callable[[], dict[str, float]]:
         wrk(url, connections=args.connections, duration_s=2, headers=headers)  # warm-up
-        return wrk(url, connections=args.connections, duration_s=args.duration, headers=headers)
+        return lambda: wrk(
+            url, connections=args.connections, duration_s=args.duration, headers=headers
+        )
 
-    port = free_port()
-    with server_process(
-        ["-m", "bench.baselines", "hello", "--port", str(port)], health=f"http://127.0.0.1:{port}/"
-    ):
-        fig["hello"] = load(f"http://127.0.0.1:{port}/")
-    port = free_port()
-    with server_process(
-        ["-m", "bench.baselines", "pg", "--port", str(port), "--database-url", database_url],
-        health=f"http://127.0.0.1:{port}/",
-    ):
-        fig["bare_pg"] = load(f"http://127.0.0.1:{port}/")
-
-    port = free_port()
+    hello_port, pg_port, port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    with server_process(
-        ["-m", "server"], env=app_env(database_url, redis_url, port), health=f"{base}/health/ready"
-    ) as app_proc:
+    hello_url, pg_url = f"http://127.0.0.1:{hello_port}/", f"http://127.0.0.1:{pg_port}/"
+    # The baselines and the app run side by side; their loads take turns (see interleaved).
+    with (
+        server_process(
+            ["-m", "bench.baselines", "hello", "--port", str(hello_port)], health=hello_url
+        ),
+        server_process(
+            ["-m", "bench.baselines", "pg", "--port", str(pg_port), "--database-url", database_url],
+            health=pg_url,
+        ),
+        server_process(
+            ["-m", "server"],
+            env=app_env(database_url, redis_url, port),
+            health=f"{base}/health/ready",
+        ) as app_proc,
+    ):
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
         status, body = _post(
             f"{base}/api/v1/auth/register",
@@ -198,19 +207,19 @@ def main() -> None:
         if status != 201:
             raise SystemExit(f"register failed: {status} {body}")
         auth = {"Authorization": f"Bearer {body['token']}"}
-        fig["me"] = load(f"{base}/api/v1/me", auth)
         status, path = _post(
             f"{base}/api/v1/learning-paths",
             {"target_role": "Data Analyst", "timeline_weeks": 52},
             auth,
         )
-        if status == 201:
-            fig["learning_path_by_id"] = load(f"{base}/api/v1/learning-paths/{path['id']}", auth)
-        else:
-            results["notes"] = f"learning path not created ({status}); its figure is missing"
         urls = {"me": f"{base}/api/v1/me"}
+        loads = {"hello": load(hello_url), "bare_pg": load(pg_url), "me": load(urls["me"], auth)}
         if status == 201:
             urls["learning_path_by_id"] = f"{base}/api/v1/learning-paths/{path['id']}"
+            loads["learning_path_by_id"] = load(urls["learning_path_by_id"], auth)
+        else:
+            results["notes"] = f"learning path not created ({status}); its figure is missing"
+        fig.update(interleaved(loads, rounds=args.rounds))
         evaluate(results)
         # A missed goal: by how much, and a profile of the app under that same load.
         profiles: dict[str, str] = {}

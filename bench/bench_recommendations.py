@@ -1,17 +1,18 @@
 """Role recommendations: cached answers vs a bare Redis GET, and the local engine's latency.
 
-    python -m bench.bench_recommendations [--duration 6] [--connections 32]
+    python -m bench.bench_recommendations [--duration 4] [--rounds 3] [--connections 32]
                                           [--out recommendations]
 
 (a) The app (create_app, in this process, on a real port, with the fake OpenAI-compatible
     server as its provider so answers are cached) serves GET /api/v1/recommendations/roles
     from the AI cache, authenticated, each answer stored in ``recommendations``; a bare
     aiohttp endpoint doing one Redis GET runs in the same process on another port. wrk (a
-    separate process) loads each in turn. Goal: app req/s >= 50 % of the bare endpoint's.
+    separate process) loads them in turn, three rounds, and their medians are compared
+    (``bench.common.interleaved``). Goal: app req/s >= 50 % of the bare endpoint's.
 (b) The local engine, uncached: ``recommend_roles`` on 300 distinct 2,000-character job
     descriptions. Goal: p99 <= 50 ms.
 
-Bounded time: about 3 * (duration + 2) s of load plus start-up.
+Bounded time: about 2 * rounds * duration + 20 s of load plus start-up.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import random
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -30,7 +31,16 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bench.common import free_port, machine_info, profile, services, summary, write_result, wrk
+from bench.common import (
+    free_port,
+    interleaved,
+    machine_info,
+    profile,
+    services,
+    summary,
+    write_result,
+    wrk,
+)
 from server.app import create_app
 from server.config import load_config
 from server.keys import CAREER
@@ -66,13 +76,30 @@ async def _start(app: web.Application, port: int) -> web.AppRunner:
 
 async def _load(
     url: str, args: argparse.Namespace, headers: dict[str, str] | None = None
-) -> dict[str, float]:
+) -> Callable[[], dict[str, float]]:
+    """Warm *url* up; the returned load runs wrk on it (from a worker thread: this loop
+    serves the app under test)."""
     await asyncio.to_thread(
         wrk, url, connections=args.connections, duration_s=2, headers=headers
     )  # warm-up
-    return await asyncio.to_thread(
-        wrk, url, connections=args.connections, duration_s=args.duration, headers=headers
-    )
+    return lambda: wrk(url, connections=args.connections, duration_s=args.duration, headers=headers)
+
+
+async def _start_bare(redis_url: str, config: Any) -> tuple[web.AppRunner, str]:
+    """The baseline: a bare aiohttp endpoint doing one Redis GET, on its own port."""
+    bare = web.Application()
+    client = make_redis(redis_url, config)
+    await client.set("bench:rec:key", "x" * 64)
+    bare[BARE_REDIS] = client
+
+    async def close(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    bare.cleanup_ctx.append(close)
+    bare.router.add_get("/", _bare_get)
+    port = free_port()
+    return await _start(bare, port), f"http://127.0.0.1:{port}/"
 
 
 async def measure_cached(args: argparse.Namespace) -> dict[str, Any]:
@@ -127,7 +154,16 @@ async def measure_cached(args: argparse.Namespace) -> dict[str, Any]:
                     async with http.get(url, headers=headers) as r:
                         sources.append((await r.json())["source"])
             figures["sources_first_two"] = sources
-            figures["app_cached"] = await _load(url, args, headers)
+            bare_runner, bare_url = await _start_bare(redis_url, config)
+            try:
+                # The app and its baseline take turns, three rounds; medians compared.
+                loads = {
+                    "app_cached": await _load(url, args, headers),
+                    "bare_redis_get": await _load(bare_url, args),
+                }
+                figures.update(await asyncio.to_thread(interleaved, loads, rounds=args.rounds))
+            finally:
+                await bare_runner.cleanup()
             # Where the app's time goes on this path (reported with a missed goal).
             spy = asyncio.create_task(
                 asyncio.to_thread(profile, os.getpid(), PROFILE_S, "recommendations")
@@ -137,28 +173,11 @@ async def measure_cached(args: argparse.Namespace) -> dict[str, Any]:
             )
             figures["app_cached_profile"] = summary(await spy)
             # The authenticated floor of the same app (auth + middlewares, one DB/Redis read).
-            figures["app_me"] = await _load(f"{base}/api/v1/me", args, headers)
+            me_load = await _load(f"{base}/api/v1/me", args, headers)
+            figures["app_me"] = await asyncio.to_thread(me_load)
             figures["provider_calls"] = fake.calls
         finally:
             await runner.cleanup()
-
-    bare = web.Application()
-    client = make_redis(redis_url, config)
-    await client.set("bench:rec:key", "x" * 64)
-    bare[BARE_REDIS] = client
-
-    async def close(app: web.Application) -> AsyncIterator[None]:
-        yield
-        await client.aclose()
-
-    bare.cleanup_ctx.append(close)
-    bare.router.add_get("/", _bare_get)
-    port = free_port()
-    runner = await _start(bare, port)
-    try:
-        figures["bare_redis_get"] = await _load(f"http://127.0.0.1:{port}/", args)
-    finally:
-        await runner.cleanup()
     bare_rps = figures["bare_redis_get"]["rps"]
     figures["ratio"] = round(figures["app_cached"]["rps"] / bare_rps, 3)
     figures["ratio_me_vs_bare"] = round(figures["app_me"]["rps"] / bare_rps, 3)
@@ -228,7 +247,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--duration", type=int, default=6)
+    p.add_argument("--duration", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--out", default="recommendations")
     args = p.parse_args()

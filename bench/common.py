@@ -8,11 +8,12 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,31 @@ def wrk(
         "p99_ms": _ms(lat.get("99", "")),
         "errors": errors,
     }
+
+
+def interleaved(
+    loads: Mapping[str, Callable[[], dict[str, float]]], *, rounds: int = 3
+) -> dict[str, dict[str, Any]]:
+    """Run each load once per round, in turn (A B A B ...), and give each its median figures
+    (req/s, p50, p99; errors summed) with every round kept under ``rounds``.
+
+    On a small, noisy machine the load of one moment differs from the next by 15-40 %;
+    taking the endpoint and its baseline side by side, several times, makes their ratio
+    depend on them rather than on when each happened to run."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in loads}
+    for _ in range(rounds):
+        for name, load in loads.items():
+            runs[name].append(load())
+    out: dict[str, dict[str, Any]] = {}
+    for name, figures in runs.items():
+        out[name] = {
+            "rps": statistics.median(f["rps"] for f in figures),
+            "p50_ms": statistics.median(f["p50_ms"] for f in figures),
+            "p99_ms": statistics.median(f["p99_ms"] for f in figures),
+            "errors": sum(int(f["errors"]) for f in figures),
+            "rounds": figures,
+        }
+    return out
 
 
 def machine_info() -> dict[str, Any]:
