@@ -79,6 +79,31 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def own_tcp_ports() -> set[int]:
+    """Local ports of this process's TCP sockets (Linux ``/proc``), to tell our connections
+    from other processes' when a server lists its clients."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and cols[9] in inodes:
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def task_count() -> int:
     return len(asyncio.all_tasks())
 

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from server.keys import DB, SSE_STREAMS
 from tests.conftest import AppFactory
-from tests.faults.support import open_fds, task_count, wait_for
+from tests.faults.support import open_fds, own_tcp_ports, task_count, wait_for
 from tests.helpers import Authed, register_user
 
 CLIENTS = 1000
@@ -27,8 +27,18 @@ PARALLEL = 64
 
 
 async def _redis_clients(redis: aioredis.Redis, db: int) -> int:
+    """This process's connections to the test's Redis DB (another test's server process
+    may still be closing its own), minus this probe."""
     clients = await redis.client_list()
-    return sum(1 for c in clients if int(c.get("db", -1)) == db) - 1  # minus this probe
+    ours = own_tcp_ports()
+    return (
+        sum(
+            1
+            for c in clients
+            if int(c.get("db", -1)) == db and int(c.get("addr", ":0").rsplit(":", 1)[1]) in ours
+        )
+        - 1
+    )
 
 
 def _request(method: str, path: str, token: str, extra: str = "") -> bytes:
