@@ -2,9 +2,9 @@
 
 With several worker processes, ``PROMETHEUS_MULTIPROC_DIR`` is set before they start
 (``python -m server --workers N`` does it) and ``/metrics`` aggregates every process's
-figures. Subsystems keep plain counters of their own; a small bridge task copies them into
-the Prometheus objects every second (counters as increments, gauges as values), so the
-figures still add up across processes.
+figures. Subsystems keep plain counters of their own, and so do the request metrics; a small
+bridge task copies them into the Prometheus objects every second and before every scrape
+(counters as increments, gauges as values), so the figures still add up across processes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +50,28 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+@dataclass(slots=True)
+class RequestTally:
+    """Requests of one route, method and status since the last flush."""
+
+    count: int = 0
+    seconds: float = 0.0
+    # Observations per latency bucket: index i counts values <= LATENCY_BUCKETS[i] (and
+    # above the bucket before); the last index counts those above every bound (+Inf).
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+
+
+def add_to_histogram(child: Any, tally: RequestTally) -> None:
+    """Add a tally to a prometheus_client histogram child, as ``observe`` would have one value
+    at a time: each bucket's own count (the exposition makes them cumulative) and the sum.
+    Reaches into the child's value cells (``_buckets``, ``_sum``): the client has no batch
+    API, and these cells are what ``observe`` increments, in one process or many."""
+    for index, n in enumerate(tally.buckets):
+        if n:
+            child._buckets[index].inc(n)
+    child._sum.inc(tally.seconds)
+
+
 @dataclass
 class Metrics:
     """The metric objects of one app."""
@@ -78,23 +101,29 @@ class Metrics:
         self._gauges: dict[str, Gauge] = {}
         self._last: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self.sources: list[Source] = []
-        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._request_tallies: dict[tuple[str, str, int], RequestTally] = {}
         # The system snapshot's requests_per_s reads this: the same count as `requests`.
         self.rate = RequestRate()
         self.inflight = InFlight(slow_ms=self.slow_ms)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, status)
-        children = self._request_children.get(key)
-        if children is None:  # labels() is a locked lookup: resolve each series once
-            children = (
-                self.requests.labels(route, method, str(status)),
-                self.latency.labels(route, method),
-            )
-            self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        """Count one request: a tally in plain Python here, copied into the Prometheus
+        objects by :meth:`flush_requests` (each second and before every scrape), since
+        their per-call locks cost every request more than the rest of the metrics."""
+        tally = self._request_tallies.get((route, method, status))
+        if tally is None:
+            tally = self._request_tallies[(route, method, status)] = RequestTally()
+        tally.count += 1
+        tally.seconds += seconds
+        tally.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         self.rate.hit()
+
+    def flush_requests(self) -> None:
+        """Move the request tallies into the counter and the latency histogram."""
+        tallies, self._request_tallies = self._request_tallies, {}
+        for (route, method, status), tally in tallies.items():
+            self.requests.labels(route, method, str(status)).inc(tally.count)
+            add_to_histogram(self.latency.labels(route, method), tally)
 
     def observe_lag(self, lag_ms: float) -> None:
         """A loop-lag monitor listener: one sample into the lag histogram."""
@@ -141,6 +170,7 @@ class Metrics:
 
     def render(self) -> bytes:
         """The Prometheus text exposition (aggregated across processes when enabled)."""
+        self.flush_requests()
         self.pull_sources()
         if multiprocess_enabled():
             registry = CollectorRegistry()
@@ -159,6 +189,7 @@ async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     async def bridge() -> None:
         while True:
             await asyncio.sleep(1.0)
+            metrics.flush_requests()
             metrics.pull_sources()
 
     task = asyncio.create_task(bridge(), name="metrics-bridge")

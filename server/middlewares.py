@@ -1,5 +1,8 @@
-"""Middlewares, outermost first: the edge (request id, metrics, errors, headers, access log),
-then authentication (with CSRF and load shedding)."""
+"""The one middleware, ``edge``: request id, metrics, errors, headers, access log, and the
+admission of each request (authentication, CSRF, load shedding).
+
+One layer on purpose: each middleware costs every request a coroutine, and aiohttp adds its
+own layer whenever an app has any."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
 from server.logs import request_id_var
 from server.route_info import RouteInfo, route_info
 from server.shedding import shed_check
+from services.auth_user import Authenticator, AuthUser
 from services.errors import DomainError, Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -93,9 +97,9 @@ def new_request_id() -> str:
 
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Everything around a request, in one layer (each layer costs every request a coroutine):
-    request id (echoed in ``X-Request-ID``), metrics and the in-flight registry, errors turned
-    into problem details, security headers, and the access log line."""
+    """Everything around a request: request id (echoed in ``X-Request-ID``), metrics and the
+    in-flight registry, admission (:func:`admit`), errors turned into problem details,
+    security headers, and the access log line."""
     incoming = request.headers.get("X-Request-ID")
     rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
     request[REQUEST_ID] = rid
@@ -111,6 +115,9 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     status = 500
     try:
         try:
+            pending = admit(request, info)
+            if pending is not None:  # the token was not in this process's memory
+                await pending
             response = await handler(request)
         except Exception as exc:
             problem_response = error_response(request, exc)
@@ -251,20 +258,51 @@ def same_origin(request: web.Request) -> bool:
     return origin == own or origin in allowed
 
 
-@web.middleware
-async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Attach the user for a valid token; enforce the route's auth/admin needs and CSRF; then
-    refuse new heavy work while the loop lags (after auth, so a stranger still gets 401)."""
+def admit(request: web.Request, info: RouteInfo) -> Awaitable[None] | None:
+    """Authenticate the request and enforce the route's auth/admin needs and CSRF; then
+    refuse new heavy work while the loop lags (after auth, so a stranger still gets 401).
+
+    Raises the refusal. Returns None when done, or an awaitable that finishes the job when
+    the token has to be looked up in Redis/PostgreSQL: a token this process remembers
+    (nearly every request) is admitted without creating a coroutine."""
     if request.query_string and ("access_token" in request.query or "token" in request.query):
         raise Unauthorized("Tokens are not accepted in the URL; use the Authorization header.")
-    info = route_info(request)
-    doc = info.doc
     token, via_cookie = presented_token(request)
-    user = None
-    if token:
-        authenticator = request.app.get(AUTHENTICATOR)
-        if authenticator is not None:
-            user = await authenticator.authenticate(token, via_cookie=via_cookie)
+    if not token:
+        _enforce(request, info, None, None, via_cookie=False)
+        return None
+    authenticator = request.app.get(AUTHENTICATOR)
+    if authenticator is None:
+        _enforce(request, info, token, None, via_cookie=via_cookie)
+        return None
+    user = authenticator.remembered(token, via_cookie=via_cookie)
+    if user is not None:
+        _enforce(request, info, token, user, via_cookie=via_cookie)
+        return None
+    return _admit_looked_up(request, info, authenticator, token, via_cookie)
+
+
+async def _admit_looked_up(
+    request: web.Request,
+    info: RouteInfo,
+    authenticator: Authenticator,
+    token: str,
+    via_cookie: bool,
+) -> None:
+    user = await authenticator.authenticate(token, via_cookie=via_cookie)
+    _enforce(request, info, token, user, via_cookie=via_cookie)
+
+
+def _enforce(
+    request: web.Request,
+    info: RouteInfo,
+    token: str | None,
+    user: AuthUser | None,
+    *,
+    via_cookie: bool,
+) -> None:
+    """Attach *user* (None: anonymous) and apply the route's needs, CSRF and shedding."""
+    doc = info.doc
     needs_auth = doc.auth if doc is not None else False
     cross_site = (
         user is not None
@@ -286,7 +324,6 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
         raise Forbidden("Administrators only.")
     if info.shed_kind is not None:
         shed_check(request.app, info.shed_kind)
-    return await handler(request)
 
 
-MIDDLEWARES = [edge, authentication]
+MIDDLEWARES = [edge]

@@ -1,8 +1,8 @@
 """What the middlewares need to know about a matched route, worked out once per route.
 
-The edge middleware, authentication and load shedding all ask the same questions of every
-request (the route template, its API doc, whether it is a long-lived stream, whether it is
-shed under load); answering them from a per-route cache keeps the hot path short.
+The edge middleware, request admission and load shedding all ask the same questions of
+every request (the route template, its API doc, whether it is a long-lived stream, whether
+it is shed under load); answering them from a per-route cache keeps the hot path short.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""Load shedding: while the event loop lags past a ceiling, refuse new work that would
-make it worse — new SSE streams and WebSockets, AI-heavy requests, chat turns — with
-503 + ``Retry-After`` (problem details), and keep serving everything else.
+"""Load shedding: while the event loop lags past a ceiling, refuse new work that would make
+it worse — new SSE streams and WebSockets, AI-heavy requests, chat turns — with 503 +
+``Retry-After`` (problem details), and keep serving everything else.
 
-The LoadShedder listens to the loop-lag monitor's samples. It starts shedding on a
-sample over ``config.monitor.shed_lag_ms`` and stops, with hysteresis, only once the lag
-has stayed under half the ceiling for ``shed_recover_s`` (a run of consecutive samples),
-so it does not flap around the ceiling. Entry points: ``shed_check``, called by the
-authentication middleware for the route kinds below (after auth, so unauthenticated
+The LoadShedder listens to the loop-lag monitor's samples. It starts shedding on a sample
+over ``config.monitor.shed_lag_ms`` and stops, with hysteresis, only once the lag has stayed
+under half the ceiling for ``shed_recover_s`` (a run of consecutive samples), so it does not
+flap around the ceiling. Entry points: ``shed_check``, called by the request admission
+(``server.middlewares.admit``) for the route kinds below (after auth, so unauthenticated
 requests still get their 401) and for work that starts inside an open connection (a
 WebSocket chat message).
 """

@@ -233,6 +233,17 @@ class AccountService:
 
     # -- sessions ----------------------------------------------------------------------------
 
+    def remembered(self, token: str, *, via_cookie: bool = False) -> AuthUser | None:
+        """The user behind *token* from this process's session cache, when it is trusted and
+        holds the token; None means "ask :meth:`authenticate`", not "refused"."""
+        local = self._local_trusted()
+        if local is None or not token or len(token) > MAX_TOKEN_CHARS:
+            return None
+        user = local.get(hash_token(token), via_cookie=via_cookie)
+        if user is not None:
+            self.lookups["memory"] += 1
+        return user
+
     async def authenticate(self, token: str, *, via_cookie: bool = False) -> AuthUser | None:
         """The user behind a live token, or None (unknown, expired, revoked or malformed)."""
         if not token or len(token) > MAX_TOKEN_CHARS:

@@ -27,3 +27,8 @@ class Authenticator(Protocol):
     """Turns a presented token into a user (None when unknown, expired or revoked)."""
 
     async def authenticate(self, token: str, *, via_cookie: bool = False) -> AuthUser | None: ...
+
+    def remembered(self, token: str, *, via_cookie: bool = False) -> AuthUser | None:
+        """The user for *token* if this process can answer from memory alone, else None
+        (then ``authenticate`` decides): the request path's no-await fast lane."""
+        ...

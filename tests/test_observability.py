@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,12 +13,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
 from server.app import create_app
 from server.config import Config
 from server.keys import LOOP_MONITOR, METRICS, REQUEST_RATE
+from server.metrics import LATENCY_BUCKETS, Metrics
 from server.monitor import InFlight, LoopLagMonitor
 from tests.conftest import AppFactory
 from tests.helpers import make_admin, register_user
@@ -225,3 +228,41 @@ async def test_lag_log_names_the_running_handler(
     named = [line for line in lines if "GET /test/blocking running" in line]
     assert len(named) == 1, lines
     assert monitor.max_ms >= 200
+
+
+def test_request_tallies_expose_what_prometheus_observe_would() -> None:
+    """Requests are tallied in plain Python and copied into the histogram in batches; the
+    exposition must be the one observing each value would give, bucket bounds included."""
+    rng = random.Random(7)
+    values = [rng.choice(LATENCY_BUCKETS) for _ in range(300)]  # exactly on a bound
+    values += [rng.uniform(0, 12) for _ in range(300)]  # everywhere, +Inf included
+    metrics = Metrics()
+    registry = CollectorRegistry()
+    reference = Histogram(
+        "fluentpro_http_request_seconds",
+        "reference",
+        ["route", "method"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    for i, seconds in enumerate(values):
+        metrics.observe_request("/api/v1/me", "GET", 200, seconds)
+        reference.labels("/api/v1/me", "GET").observe(seconds)
+        if i == 250:
+            metrics.flush_requests()  # a flush in the middle changes nothing either
+
+    def histogram_lines(text: bytes) -> list[str]:
+        return [
+            line
+            for line in text.decode().splitlines()
+            if line.startswith("fluentpro_http_request_seconds_")
+            and not line.startswith("fluentpro_http_request_seconds_created")
+        ]
+
+    served = histogram_lines(metrics.render())  # a scrape flushes what is still tallied
+    expected = histogram_lines(generate_latest(registry))
+    # Buckets and count exactly; the sum up to float rounding (added in another order).
+    assert [x for x in served if "_sum{" not in x] == [x for x in expected if "_sum{" not in x]
+    sums = [float(x.rsplit(" ", 1)[1]) for x in served + expected if "_sum{" in x]
+    assert len(sums) == 2 and sums[0] == pytest.approx(sums[1], rel=1e-12)
+    assert 'fluentpro_http_request_seconds_count{method="GET",route="/api/v1/me"} 600.0' in served

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import aiohttp
 import psycopg2
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client.parser import text_string_to_metric_families
 from psycopg2 import sql
 
 from server import infra
@@ -87,14 +89,29 @@ def _pid(port: int) -> int:
         return int(json.loads(r.read())["pid"])
 
 
-def _pids(port: int, want: int = 2, within: float = 20.0) -> set[int]:
-    """Concurrent requests on fresh connections until ``want`` processes have answered."""
-    seen: set[int] = set()
+def _pids(port: int, want: int = 2, within: float = 20.0) -> list[int]:
+    """Concurrent requests on fresh connections until ``want`` processes have answered; the
+    answering pid of every request sent."""
+    answers: list[int] = []
     deadline = time.monotonic() + within
     with ThreadPoolExecutor(16) as pool:
-        while len(seen) < want and time.monotonic() < deadline:
-            seen.update(pool.map(lambda _: _pid(port), range(32)))
-    return seen
+        while len(set(answers)) < want and time.monotonic() < deadline:
+            answers.extend(pool.map(lambda _: _pid(port), range(32)))
+    return answers
+
+
+def _live_requests_counted(conn: http.client.HTTPConnection) -> float:
+    """``/health/live`` 200s in the aggregated ``/metrics`` of every process."""
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "fluentpro_http_requests_total"
+        and sample.labels.get("route") == "/health/live"
+        and sample.labels.get("status") == "200"
+    )
 
 
 def test_workers_flag_serves_from_several_processes(database_url: str, redis_url: str) -> None:
@@ -102,7 +119,17 @@ def test_workers_flag_serves_from_several_processes(database_url: str, redis_url
     proc = start(["-m", "server", "--workers", "2"], server_env(database_url, redis_url, port))
     try:
         wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
-        assert len(_pids(port)) == 2
+        answers = _pids(port)
+        assert len(set(answers)) == 2
+        # /metrics adds up both processes' figures. Scraped over one keep-alive connection,
+        # so always by the same process: the other one's requests arrive because it copies
+        # its tallies into the shared files every second by itself.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        deadline = time.monotonic() + 10
+        while _live_requests_counted(conn) != len(answers) and time.monotonic() < deadline:
+            time.sleep(0.2)  # polling a count that has no event to wait on
+        assert _live_requests_counted(conn) == len(answers)
+        conn.close()
     finally:
         assert stop(proc) == 0
 
@@ -127,7 +154,7 @@ def test_gunicorn_serves_from_several_processes(database_url: str, redis_url: st
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
-        assert len(_pids(port)) == 2
+        assert len(set(_pids(port))) == 2
     finally:
         assert stop(proc) == 0
 
