@@ -86,9 +86,24 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     p.add_argument("--database-url", default="")
+    p.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run on uvloop, as the app does (the baselines' default is asyncio's own loop)",
+    )
     args = p.parse_args()
+    loop_factory = None
+    if args.uvloop:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
     web.run_app(
-        build(args.kind, args), host="127.0.0.1", port=args.port, print=None, access_log=None
+        build(args.kind, args),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
+        loop=loop_factory() if loop_factory else None,
     )
 
 

@@ -10,6 +10,10 @@ Goals (issue "Observability, load shedding and the benchmark suite"):
 Each endpoint and its baseline are loaded in turn, three rounds, and compared by their
 medians (``bench.common.interleaved``).
 
+The bare baselines run as plain aiohttp does, on asyncio's own loop; the app runs on uvloop
+(its default). Diagnostic figures ``me_vs_hello_uvloop_*`` (no goal) compare /me with the
+same hello world on uvloop: the stricter comparison.
+
 Diagnostic figure ``pool_fifo`` (no goal): 64 tasks in this process share 10 connections
 and run the bare baseline's primary-key SELECT, through aiopg's pool and through ours
 (db/fair_pool.py, FIFO hand-over): operations/s and the latency of acquire + query +
@@ -140,6 +144,9 @@ def evaluate(results: dict[str, Any]) -> None:
     ratios = results.setdefault("ratios", {})
     ratios["me_vs_hello_rps"] = fig["me"]["rps"] / hello["rps"]
     ratios["me_vs_hello_p99"] = fig["me"]["p99_ms"] / hello["p99_ms"]
+    if "hello_uvloop" in fig:  # no goal: the stricter comparison, both on uvloop
+        ratios["me_vs_hello_uvloop_rps"] = fig["me"]["rps"] / fig["hello_uvloop"]["rps"]
+        ratios["me_vs_hello_uvloop_p99"] = fig["me"]["p99_ms"] / fig["hello_uvloop"]["p99_ms"]
     if "learning_path_by_id" in fig:
         ratios["path_vs_bare_pg_rps"] = fig["learning_path_by_id"]["rps"] / bare_pg["rps"]
         ratios["path_p99_ms"] = fig["learning_path_by_id"]["p99_ms"]
@@ -181,13 +188,17 @@ def main() -> None:
             url, connections=args.connections, duration_s=args.duration, headers=headers
         )
 
-    hello_port, pg_port, port = free_port(), free_port(), free_port()
+    hello_port, uv_port, pg_port, port = free_port(), free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     hello_url, pg_url = f"http://127.0.0.1:{hello_port}/", f"http://127.0.0.1:{pg_port}/"
+    uv_url = f"http://127.0.0.1:{uv_port}/"
     # The baselines and the app run side by side; their loads take turns (see interleaved).
     with (
         server_process(
             ["-m", "bench.baselines", "hello", "--port", str(hello_port)], health=hello_url
+        ),
+        server_process(
+            ["-m", "bench.baselines", "hello", "--port", str(uv_port), "--uvloop"], health=uv_url
         ),
         server_process(
             ["-m", "bench.baselines", "pg", "--port", str(pg_port), "--database-url", database_url],
@@ -213,7 +224,12 @@ def main() -> None:
             auth,
         )
         urls = {"me": f"{base}/api/v1/me"}
-        loads = {"hello": load(hello_url), "bare_pg": load(pg_url), "me": load(urls["me"], auth)}
+        loads = {
+            "hello": load(hello_url),
+            "hello_uvloop": load(uv_url),
+            "bare_pg": load(pg_url),
+            "me": load(urls["me"], auth),
+        }
         if status == 201:
             urls["learning_path_by_id"] = f"{base}/api/v1/learning-paths/{path['id']}"
             loads["learning_path_by_id"] = load(urls["learning_path_by_id"], auth)
