@@ -26,7 +26,7 @@ from server.keys import CONFIG, CPU_POOL, DB, REDIS
 log = logging.getLogger(__name__)
 
 
-CPU_THREAD_NICENESS = 10
+CPU_THREAD_NICENESS = 19
 
 
 def lower_priority() -> None:
