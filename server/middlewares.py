@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from db.pool import is_unavailable as is_db_unavailable
-from handlers.common import ApiDoc, json_response
+from handlers.common import json_response
 from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
 from server.logs import request_id_var
 from server.route_info import RouteInfo, route_info
@@ -224,11 +224,6 @@ def add_security_headers(request: web.Request, response: web.StreamResponse) -> 
         headers.setdefault("Content-Security-Policy", CSP)
 
 
-def route_doc(request: web.Request) -> ApiDoc | None:
-    doc: ApiDoc | None = route_info(request).doc
-    return doc
-
-
 def presented_token(request: web.Request) -> tuple[str | None, bool]:
     """The bearer token or session cookie, and whether it came from the cookie."""
     header = request.headers.get("Authorization", "")
@@ -268,18 +263,14 @@ def admit(request: web.Request, info: RouteInfo) -> Awaitable[None] | None:
     if request.query_string and ("access_token" in request.query or "token" in request.query):
         raise Unauthorized("Tokens are not accepted in the URL; use the Authorization header.")
     token, via_cookie = presented_token(request)
-    if not token:
-        _enforce(request, info, None, None, via_cookie=False)
-        return None
-    authenticator = request.app.get(AUTHENTICATOR)
-    if authenticator is None:
-        _enforce(request, info, token, None, via_cookie=via_cookie)
-        return None
-    user = authenticator.remembered(token, via_cookie=via_cookie)
-    if user is not None:
-        _enforce(request, info, token, user, via_cookie=via_cookie)
-        return None
-    return _admit_looked_up(request, info, authenticator, token, via_cookie)
+    authenticator = request.app.get(AUTHENTICATOR) if token else None
+    user = None
+    if token and authenticator is not None:
+        user = authenticator.remembered(token, via_cookie=via_cookie)
+        if user is None:
+            return _admit_looked_up(request, info, authenticator, token, via_cookie)
+    _enforce(request, info, token, user, via_cookie=via_cookie)
+    return None
 
 
 async def _admit_looked_up(
