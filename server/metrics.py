@@ -87,7 +87,7 @@ class Metrics:
         self.latency = Histogram(
             "fluentpro_http_request_seconds",
             "HTTP request latency",
-            ["route", "method"],
+            ["route", "method", "status"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -122,8 +122,9 @@ class Metrics:
         """Move the request tallies into the counter and the latency histogram."""
         tallies, self._request_tallies = self._request_tallies, {}
         for (route, method, status), tally in tallies.items():
-            self.requests.labels(route, method, str(status)).inc(tally.count)
-            add_to_histogram(self.latency.labels(route, method), tally)
+            labels = (route, method, str(status))
+            self.requests.labels(*labels).inc(tally.count)
+            add_to_histogram(self.latency.labels(*labels), tally)
 
     def observe_lag(self, lag_ms: float) -> None:
         """A loop-lag monitor listener: one sample into the lag histogram."""

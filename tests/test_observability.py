@@ -116,7 +116,7 @@ async def test_metrics_after_real_traffic(make_client: AppFactory) -> None:
     )
     families, _ = await scrape(client)
 
-    # Requests by route template, method and status; latency histogram by route.
+    # Requests and the latency histogram by route template, method and status.
     assert (
         value(
             series, "fluentpro_http_requests_total", route="/api/v1/me", method="GET", status="200"
@@ -124,9 +124,9 @@ async def test_metrics_after_real_traffic(make_client: AppFactory) -> None:
         == 3
     )
     assert total(series, "fluentpro_http_requests_total", route="/api/v1/tasks/{task_id}") == 1
-    count = value(series, "fluentpro_http_request_seconds_count", route="/api/v1/me", method="GET")
-    assert count == 3
-    total_s = value(series, "fluentpro_http_request_seconds_sum", route="/api/v1/me", method="GET")
+    me_200 = {"route": "/api/v1/me", "method": "GET", "status": "200"}
+    assert value(series, "fluentpro_http_request_seconds_count", **me_200) == 3
+    total_s = value(series, "fluentpro_http_request_seconds_sum", **me_200)
     assert total_s is not None and 0 < total_s < 30
     # Loop lag: the monitor observes each sample (every 100 ms) into the histogram.
     assert (value(series, "fluentpro_event_loop_lag_seconds_count") or 0) >= 1
@@ -241,13 +241,13 @@ def test_request_tallies_expose_what_prometheus_observe_would() -> None:
     reference = Histogram(
         "fluentpro_http_request_seconds",
         "reference",
-        ["route", "method"],
+        ["route", "method", "status"],
         buckets=LATENCY_BUCKETS,
         registry=registry,
     )
     for i, seconds in enumerate(values):
         metrics.observe_request("/api/v1/me", "GET", 200, seconds)
-        reference.labels("/api/v1/me", "GET").observe(seconds)
+        reference.labels("/api/v1/me", "GET", "200").observe(seconds)
         if i == 250:
             metrics.flush_requests()  # a flush in the middle changes nothing either
 
@@ -265,4 +265,5 @@ def test_request_tallies_expose_what_prometheus_observe_would() -> None:
     assert [x for x in served if "_sum{" not in x] == [x for x in expected if "_sum{" not in x]
     sums = [float(x.rsplit(" ", 1)[1]) for x in served + expected if "_sum{" in x]
     assert len(sums) == 2 and sums[0] == pytest.approx(sums[1], rel=1e-12)
-    assert 'fluentpro_http_request_seconds_count{method="GET",route="/api/v1/me"} 600.0' in served
+    count = 'fluentpro_http_request_seconds_count{method="GET",route="/api/v1/me",status="200"}'
+    assert f"{count} 600.0" in served
