@@ -1,8 +1,10 @@
-"""Helpers of the AI gateway and breaker tests (Redis DB 13 only)."""
+"""Helpers of the AI gateway and breaker tests (their own Redis DB: 13 on the local server,
+or ``FLUENTPRO_TEST_AI_REDIS_URL``)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +18,10 @@ from services.ai.provider import OpenAIProvider, make_openai_client
 from services.ai.quota import AIQuota
 from tests.fake_ai import FakeAI
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = os.environ.get("FLUENTPRO_TEST_AI_REDIS_URL", "redis://127.0.0.1:6379/13")
+# Host, port and DB number of REDIS_URL, for tests that reach the server through a proxy.
+REDIS_HOST, REDIS_PORT = REDIS_URL.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+REDIS_DB = REDIS_URL.rsplit("/", 1)[1]
 DEAD_REDIS_URL = "redis://127.0.0.1:1/13"
 
 

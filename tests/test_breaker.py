@@ -23,7 +23,16 @@ from services.ai.breaker import (
 )
 from services.ai.registry import BreakerRegistry
 from services.errors import NotFound
-from tests.ai_helpers import DEAD_REDIS_URL, REDIS_URL, Events, LoopTicker, wait_until
+from tests.ai_helpers import (
+    DEAD_REDIS_URL,
+    REDIS_DB,
+    REDIS_HOST,
+    REDIS_PORT,
+    REDIS_URL,
+    Events,
+    LoopTicker,
+    wait_until,
+)
 from tests.fake_ai import Behaviour, FakeAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -368,7 +377,7 @@ class RedisProxy:
             self._server = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        up_reader, up_writer = await asyncio.open_connection(REDIS_HOST, int(REDIS_PORT))
         self._writers |= {writer, up_writer}
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
@@ -390,7 +399,7 @@ async def test_breaker_returns_to_shared_state_when_redis_answers_again(
 ) -> None:
     proxy = RedisProxy()
     await proxy.start()
-    client = make_breaker_redis(f"redis://127.0.0.1:{proxy.port}/13")
+    client = make_breaker_redis(f"redis://127.0.0.1:{proxy.port}/{REDIS_DB}")
     b = RedisCircuitBreaker(client, "flaky", consecutive_failures=2)
     try:
         await fail(b, 2)
