@@ -7,13 +7,13 @@ import asyncio
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
-from types import FrameType
+from functools import partial
 
 from aiohttp import web
+from prometheus_client import multiprocess as prom_multiprocess
 
 from server import infra
 from server.config import Config, ConfigError, load_config
@@ -85,7 +85,7 @@ def serve(config: Config) -> int:
 
 
 def serve_many(config: Config, workers: int) -> int:
-    """Start ``workers`` processes on one port (SO_REUSEPORT) and supervise them."""
+    """Start ``workers`` processes on one port (SO_REUSEPORT); a dead one is replaced."""
     env = dict(os.environ)
     env.update(
         FLUENTPRO_DATABASE_URL=config.database.url,
@@ -100,20 +100,19 @@ def serve_many(config: Config, workers: int) -> int:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
-    children = [
-        subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env) for _ in range(workers)
-    ]
+    from server.supervisor import Supervisor
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    return max(codes, default=0)
+    try:
+        # A killed child never ran its own clean-up: drop its live gauges from the sums.
+        on_death = partial(
+            prom_multiprocess.mark_process_dead, path=env["PROMETHEUS_MULTIPROC_DIR"]
+        )
+        return Supervisor(start, workers, on_death=on_death).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 async def _migrate(config: Config) -> list[str]:

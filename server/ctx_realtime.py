@@ -42,7 +42,9 @@ from services.system_status import SystemSnapshot
 log = logging.getLogger(__name__)
 
 SYSTEM_CHANNEL = "system"
-GOING_AWAY = 1001
+# RFC 6455 1012 "service restart": the server is going down and will be back (a deploy or a
+# restart), so clients reconnect and resume; the contract asks for it rather than 1001.
+SERVICE_RESTART = 1012
 
 
 def setup_realtime(app: web.Application) -> None:
@@ -138,9 +140,9 @@ async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: 
 
 
 async def close_websockets(app: web.Application) -> None:
-    """on_shutdown: close every WebSocket with 1001 (over a copy of the live set)."""
+    """on_shutdown: close every WebSocket with 1012 (over a copy of the live set)."""
     registry = app.get(WS_CONNECTIONS)
     if registry is None:
         return
     for conn in registry.copy():
-        conn.close_soon(GOING_AWAY, "server shutdown")
+        conn.close_soon(SERVICE_RESTART, "server restart")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -121,40 +122,60 @@ def test_workers_flag_serves_from_several_processes(database_url: str, redis_url
         wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
         answers = _pids(port)
         assert len(set(answers)) == 2
-        # /metrics adds up both processes' figures. Scraped over one keep-alive connection,
-        # so always by the same process: the other one's requests arrive because it copies
-        # its tallies into the shared files every second by itself.
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        deadline = time.monotonic() + 10
-        while _live_requests_counted(conn) != len(answers) and time.monotonic() < deadline:
-            time.sleep(0.2)  # polling a count that has no event to wait on
-        assert _live_requests_counted(conn) == len(answers)
-        conn.close()
+        _metrics_sum_both_workers(port, answers)
     finally:
         assert stop(proc) == 0
 
 
-def test_gunicorn_serves_from_several_processes(database_url: str, redis_url: str) -> None:
+def _metrics_sum_both_workers(port: int, answers: list[int]) -> None:
+    """/metrics adds up both processes' figures. Scraped over one keep-alive connection, so
+    always by the same process: the other one's requests arrive because it copies its
+    tallies into the shared files every second by itself."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    deadline = time.monotonic() + 10
+    while _live_requests_counted(conn) != len(answers) and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling a count that has no event to wait on
+    assert _live_requests_counted(conn) == len(answers)
+    conn.close()
+
+
+def test_gunicorn_conf_serves_two_workers_and_sums_their_metrics(
+    database_url: str, redis_url: str
+) -> None:
+    """The README's gunicorn command: gunicorn.conf.py (uvloop worker, multi-process metrics)."""
     port = free_port()
-    proc = start(
-        [
-            "-m",
-            "gunicorn",
-            "server.gunicorn_app:app",
-            "--worker-class",
-            "aiohttp.GunicornWebWorker",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "5",
-        ],
-        server_env(database_url, redis_url, port),
-    )
+    env = server_env(database_url, redis_url, port, FLUENTPRO_WORKERS="2")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = start(["-m", "gunicorn", "server.gunicorn_app:app"], env)
     try:
         wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
-        assert len(set(_pids(port))) == 2
+        answers = _pids(port)
+        assert len(set(answers)) == 2
+        _metrics_sum_both_workers(port, answers)
+    finally:
+        assert stop(proc) == 0
+
+
+def test_workers_flag_replaces_a_killed_worker(database_url: str, redis_url: str) -> None:
+    """SIGKILL one of two workers: a new process serves within 5 s, and the port never
+    stops answering meanwhile (the other worker holds it)."""
+    port = free_port()
+    proc = start(["-m", "server", "--workers", "2"], server_env(database_url, redis_url, port))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
+        before = set(_pids(port))
+        assert len(before) == 2
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        after: set[int] = set()
+        while time.monotonic() - killed_at < 5 and not (after - before):
+            try:  # a connection queued on the killed process's socket is reset: ask again
+                after.add(_pid(port))
+            except OSError:
+                continue
+        assert after - before, f"no new worker within 5 s (saw {after})"
+        assert victim not in set(_pids(port))
     finally:
         assert stop(proc) == 0
 

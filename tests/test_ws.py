@@ -105,12 +105,23 @@ async def test_bad_messages_get_errors_and_the_connection_stays(
         err = await recv(ws)
         assert (err["type"], err["code"], err["id"]) == ("error", "unknown_type", "a")
         await ws.send(json.dumps({"type": "subscribe", "channel": 5}))
-        assert (await recv(ws))["code"] == "invalid_fields"
+        err = await recv(ws)
+        assert (err["code"], err["errors"]) == (
+            "invalid_fields",
+            {"channel": ["Not a valid string."]},
+        )
         await ws.send(json.dumps({"type": "chat", "message": "hello"}))  # no id
-        assert (await recv(ws))["code"] == "invalid_fields"
+        err = await recv(ws)
+        assert (err["code"], list(err["errors"])) == ("invalid_fields", ["id"])
         await ws.send(json.dumps({"type": "interaction", "id": 3, "event": {"kind": "view"}}))
         assert await recv(ws) == {"type": "error", "code": "invalid_fields", "id": 3} | {
-            "message": "Some fields are invalid."
+            "message": "Some fields are invalid.",
+            "errors": {
+                "event": {
+                    "kind": ["Unknown field."],
+                    "type": ["Missing data for required field."],
+                }
+            },
         }
         await ws.send(json.dumps({"type": "ping"}))
         assert (await recv(ws))["type"] == "pong"
@@ -293,13 +304,13 @@ async def test_chat_interaction_and_cancellation(
         assert await recv(ws) == {"type": "chat.done", "id": "c2", "source": "local"}
 
 
-async def test_shutdown_closes_sockets_1001(make_client: AppFactory) -> None:
+async def test_shutdown_closes_sockets_1012_service_restart(make_client: AppFactory) -> None:
     client = await make_client()
     user = await register_user(client)
     async with connect(client, user) as ws:
         closing = asyncio.create_task(client.close())
         try:
-            assert await closed_code(ws) == 1001
+            assert await closed_code(ws) == 1012  # service restart: reconnect and resume
         finally:
             await closing
 

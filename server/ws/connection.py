@@ -240,11 +240,14 @@ class WsConnection:
             self._when_room(partial(_resolve, fut))
             await fut
 
-    def error(self, code: str, message: str, msg_id: Any = None) -> None:
-        """Send an ``error`` message (the connection stays open)."""
+    def error(self, code: str, message: str, msg_id: Any = None, *, errors: Any = None) -> None:
+        """Send an ``error`` message (the connection stays open); ``errors`` holds the
+        per-field messages of an ``invalid_fields`` error."""
         body: dict[str, Any] = {"type": "error", "code": code, "message": message}
         if msg_id is not None:
             body["id"] = msg_id
+        if errors:
+            body["errors"] = errors
         self.send(body)
 
     def close_soon(self, code: int, reason: str) -> None:

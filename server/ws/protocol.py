@@ -1,4 +1,9 @@
-"""The WebSocket protocol of API.md: client message types and their replies."""
+"""The WebSocket protocol: client message types and their replies.
+
+Every client message is loaded with its marshmallow schema from
+``handlers/schemas/realtime.py`` (the same schemas the AsyncAPI document is built from), so
+what the server accepts and what it documents cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
 
+from handlers.schemas.realtime import CLIENT_MESSAGES
 from server.ws.connection import WsConnection
 from services.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
 from services.events import InvalidEventId
 
 log = logging.getLogger(__name__)
-
-MAX_CHAT_CHARS = 4000
 
 
 def _now() -> str:
@@ -43,22 +48,16 @@ def error_code(exc: BaseException) -> tuple[str, str]:
 
 
 class BadField(Exception):
+    """A field that passed its schema but not a later check (e.g. an unknown event id)."""
+
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
-
-
-def _str(msg: dict[str, Any], key: str, *, required: bool = True, max_len: int = 200) -> Any:
-    value = msg.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise BadField(key, f"must be a non-empty string of at most {max_len} characters")
-    return value
+        self.errors = {field: [problem]}
 
 
 async def subscribe(conn: WsConnection, msg: dict[str, Any]) -> None:
-    name = _str(msg, "channel")
-    last_id = _str(msg, "last_event_id", required=False, max_len=64)
+    name: str = msg["channel"]
+    last_id: str | None = msg.get("last_event_id")
     if name not in conn.pumps and len(conn.pumps) >= conn.deps.max_subscriptions:
         raise ValidationFailed("Too many subscriptions on this connection.")
     channel = await conn.deps.access.resolve(conn.user, name)
@@ -76,7 +75,7 @@ async def subscribe(conn: WsConnection, msg: dict[str, Any]) -> None:
 
 
 async def unsubscribe(conn: WsConnection, msg: dict[str, Any]) -> None:
-    name = _str(msg, "channel")
+    name: str = msg["channel"]
     if not conn.stop_pump(name):
         raise NotFound("Not subscribed to this channel.")
     reply: dict[str, Any] = {"type": "unsubscribed", "channel": name}
@@ -93,9 +92,7 @@ async def ping(conn: WsConnection, msg: dict[str, Any]) -> None:
 
 
 async def interaction(conn: WsConnection, msg: dict[str, Any]) -> None:
-    body = msg.get("event")
-    if not isinstance(body, dict):
-        raise BadField("event", "must be an object (the body of POST /interactions)")
+    body = msg["event"]  # as the client sent it: the sink loads it as POST /interactions does
     sink = conn.deps.interactions
     if sink is None:
         conn.error("unavailable", "Interactions are not available here.", msg.get("id"))
@@ -108,10 +105,8 @@ async def interaction(conn: WsConnection, msg: dict[str, Any]) -> None:
 
 
 async def chat(conn: WsConnection, msg: dict[str, Any]) -> None:
-    msg_id = msg.get("id")
-    if not isinstance(msg_id, (str, int)) or isinstance(msg_id, bool):
-        raise BadField("id", "required: a string or an integer naming this chat turn")
-    text = _str(msg, "message", max_len=MAX_CHAT_CHARS)
+    msg_id = msg["id"]
+    text: str = msg["message"]
     if conn.deps.chat is None:
         conn.error("unavailable", "The chat is not available here.", msg_id)
         return
@@ -134,6 +129,12 @@ HANDLERS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] =
 }
 
 
+# One instance per type: marshmallow schemas hold no per-load state.
+SCHEMAS: dict[str, Schema] = {name: schema() for name, schema in CLIENT_MESSAGES.items()}
+if set(SCHEMAS) != set(HANDLERS):  # a type documented but not handled, or the reverse
+    raise RuntimeError(f"WebSocket schemas and handlers differ: {set(SCHEMAS) ^ set(HANDLERS)}")
+
+
 def parse(text: str) -> dict[str, Any]:
     """A client message as a dict with a string ``type``; ValueError otherwise."""
     msg = orjson.loads(text)
@@ -145,24 +146,35 @@ def parse(text: str) -> dict[str, Any]:
 async def handle_message(conn: WsConnection, text: str) -> None:
     """Dispatch one text frame; every problem becomes an ``error`` message."""
     try:
-        msg = parse(text)
+        raw = parse(text)
     except orjson.JSONDecodeError:
         conn.error("bad_json", "The message is not valid JSON.")
         return
     except TypeError:
         conn.error("bad_message", 'Each message must be a JSON object with a "type".')
         return
-    msg_id = msg.get("id")
-    handler = HANDLERS.get(msg["type"])
+    raw_id = raw.get("id")
+    msg_id = raw_id if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
+    kind: str = raw["type"]
+    handler = HANDLERS.get(kind)
     if handler is None:
-        conn.error("unknown_type", f"Unknown message type {msg['type'][:40]!r}.", msg_id)
+        conn.error("unknown_type", f"Unknown message type {kind[:40]!r}.", msg_id)
         return
+    try:
+        msg = SCHEMAS[kind].load(raw)
+    except ValidationError as exc:
+        conn.error("invalid_fields", "Some fields are invalid.", msg_id, errors=exc.messages)
+        return
+    if kind == "interaction":
+        msg["event"] = raw["event"]
     try:
         await handler(conn, msg)
     except BadField as exc:
-        conn.error("invalid_fields", str(exc), msg_id)
+        conn.error("invalid_fields", "Some fields are invalid.", msg_id, errors=exc.errors)
+    except ValidationFailed as exc:
+        conn.error("invalid_fields", exc.detail, msg_id, errors=exc.errors or None)
     except Exception as exc:
         code, message = error_code(exc)
         if code == "internal":
-            conn.log.exception("message %s failed", msg["type"])
+            conn.log.exception("message %s failed", kind)
         conn.error(code, message, msg_id)
