@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint format bench soak browser clean
+.PHONY: setup run test lint format bench soak browser node-tools vendor clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: setup
 	$(BIN)/python -m server
 
 ## Lint (ruff, pinned), then the whole suite on its own database and Redis DB number.
-test: setup browser
+test: setup browser node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -30,6 +30,22 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null \
 	  || echo "WARNING: Chromium could not be installed; browser tests will be skipped."; }
+
+## The AsyncAPI validator the tests run (@asyncapi/parser, exact versions from the lock).
+NODE_TOOLS := tools/node/node_modules/.package-lock.json
+$(NODE_TOOLS): tools/node/package.json tools/node/package-lock.json
+	npm ci --prefix tools/node --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+node-tools: $(NODE_TOOLS)
+
+## Refresh the vendored Swagger UI (static/vendor/swagger-ui/) from tools/node's pinned
+## swagger-ui-dist: bump its version in tools/node/package.json, `npm install --prefix
+## tools/node`, then `make vendor` and commit.
+vendor: node-tools
+	mkdir -p static/vendor/swagger-ui
+	cd tools/node/node_modules/swagger-ui-dist && cp swagger-ui-bundle.js swagger-ui.css \
+	  swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE ../../../../static/vendor/swagger-ui/
 
 lint: setup
 	$(BIN)/ruff check .

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -124,27 +123,3 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     for path, operations in sorted(paths.items()):
         spec.path(path=path, operations=operations)
     return spec.to_dict()
-
-
-def render_docs_html(document: dict[str, Any]) -> str:
-    """A plain, script-free page listing every operation (fits the strict CSP)."""
-    rows = []
-    for path, ops in document.get("paths", {}).items():
-        for method, op in ops.items():
-            rows.append(
-                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>".format(
-                    method.upper(),
-                    html.escape(path),
-                    html.escape(op.get("summary", "")),
-                    ", ".join(sorted(op.get("responses", {}))),
-                )
-            )
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>FluentPro API</title><link rel='stylesheet' href='/static/docs.css'></head>"
-        "<body><main><h1>FluentPro API v1</h1>"
-        "<p>Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a> (OpenAPI "
-        f"{html.escape(document.get('openapi', ''))}).</p>"
-        "<table><thead><tr><th>Method</th><th>Path</th><th>Summary</th><th>Responses</th></tr>"
-        "</thead><tbody>" + "".join(rows) + "</tbody></table></main></body></html>"
-    )

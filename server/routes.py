@@ -36,7 +36,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/health/live", health.live, name="health.live")
     r.add_get("/health/ready", health.ready, name="health.ready")
     r.add_get("/api/openapi.json", docs.openapi_json, name="docs.openapi")
+    r.add_get("/api/asyncapi.json", docs.asyncapi_json, name="docs.asyncapi")
     r.add_get("/api/docs", docs.docs_page, name="docs.page")
+    r.add_get("/api/docs/events", docs.events_page, name="docs.events")
     r.add_get("/metrics", docs.metrics, name="metrics")
 
     r.add_post("/api/v1/auth/register", accounts.register, name="auth.register")
