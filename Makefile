@@ -2,27 +2,48 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+LOCKS := requirements
+# One stamp per lock: the environment is reinstalled when its lock or the metadata changes.
+stamp = $(VENV)/.installed-$(1)-$(shell cat $(LOCKS)/$(1).txt setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+RUNTIME_ENV := $(call stamp,runtime)
+TEST_ENV := $(call stamp,test)
+BENCH_ENV := $(call stamp,bench)
 
-.PHONY: setup run test lint format bench soak browser node-tools vendor clean
+.PHONY: setup run test lint typecheck format lock bench soak browser node-tools vendor clean
 
-$(STAMP): setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Exactly the locked versions, every file checked against its hash; then the project
+# itself, editable, with no dependency resolution of its own.
+define install_lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCKS)/$(1).txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	touch $@
+endef
 
-setup: $(STAMP)
+$(RUNTIME_ENV): $(LOCKS)/runtime.txt setup.cfg pyproject.toml | $(BIN)/python
+	$(call install_lock,runtime)
+
+$(TEST_ENV): $(LOCKS)/test.txt setup.cfg pyproject.toml | $(BIN)/python
+	$(call install_lock,test)
+
+$(BENCH_ENV): $(LOCKS)/bench.txt setup.cfg pyproject.toml | $(BIN)/python
+	$(call install_lock,bench)
+
+## The developer environment: runtime + test + dev tools (requirements/test.txt).
+setup: $(TEST_ENV)
 
 ## Serve http://127.0.0.1:8080 (finds or starts PostgreSQL and Redis; no AI key needed).
-run: setup
+run: $(RUNTIME_ENV)
 	$(BIN)/python -m server
 
 ## Lint (ruff, pinned), then the whole suite on its own database and Redis DB number.
-test: setup browser node-tools
+test: $(TEST_ENV) browser node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy server handlers services db
 	$(BIN)/python -m pytest
 
 ## Headless Chromium for the browser tests (Debian's package; skipped loudly if unavailable).
@@ -47,22 +68,32 @@ vendor: node-tools
 	cd tools/node/node_modules/swagger-ui-dist && cp swagger-ui-bundle.js swagger-ui.css \
 	  swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE ../../../../static/vendor/swagger-ui/
 
-lint: setup
+lint: $(TEST_ENV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy server handlers services db
 
-format: setup
+## Re-resolve the lock files from setup.cfg after a dependency changed (existing pins are
+## kept where they still fit); `make lock UPGRADE=1` takes the newest allowed versions.
+UV_COMPILE = UV_NATIVE_TLS=1 $(BIN)/uv pip compile setup.cfg --quiet --generate-hashes \
+	--universal --python-version 3.11 $(if $(UPGRADE),--upgrade)
+lock: $(TEST_ENV)
+	$(UV_COMPILE) -o $(LOCKS)/runtime.txt
+	$(UV_COMPILE) --extra test --extra dev -c $(LOCKS)/runtime.txt -o $(LOCKS)/test.txt
+	$(UV_COMPILE) --extra test --extra dev --extra bench -c $(LOCKS)/test.txt -o $(LOCKS)/bench.txt
+
+format: $(TEST_ENV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 ## Every benchmark against its same-run baseline → bench/results/latest.{json,md}.
-bench: setup
+bench: $(BENCH_ENV)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
 	  || echo "WARNING: wrk unavailable; the REST benchmarks will fail to run."
 	$(BIN)/python -m bench.run_all
 
 ## The long reliability run (bounded to 20 minutes).
-soak: setup
+soak: $(TEST_ENV)
 	timeout 1200 $(BIN)/python -m pytest -m slow tests/soak -p no:cacheprovider
 
 clean:

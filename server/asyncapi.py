@@ -121,12 +121,12 @@ def _ws_channel(schemas: _Schemas) -> tuple[dict[str, Any], dict[str, Any]]:
         "Channels for `subscribe`, and the `event` names each delivers (the `data` schema "
         "in brackets):",
     ]
-    for channel, events in WS_CHANNELS.items():
+    for name, events in WS_CHANNELS.items():
         named = ", ".join(f"`{e}` ({_schema_name(s)})" for e, s in events.items())
         for schema in events.values():
             schemas.ref(schema)  # listed in components, so the names above resolve
-        lines.append(f"- `{channel}`: {named}")
-    channel = {
+        lines.append(f"- `{name}`: {named}")
+    channel: dict[str, Any] = {
         "address": "/ws",
         "title": "WebSocket /ws",
         "description": "\n".join(lines),

@@ -343,7 +343,7 @@ class SseStream:
         self.address = address
         self.description = description
         # Every stream may start with ``reset`` (a Last-Event-ID it cannot resume from).
-        self.events = {**events, "reset": StreamResetSchema}
+        self.events: dict[str, type[Schema]] = {**events, "reset": StreamResetSchema}
 
 
 SSE_STREAMS: dict[str, SseStream] = {
