@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]
 
-# fluentpro_breaker_state: one number per state, so it can be graphed and alerted on.
-BREAKER_STATE_VALUES = {"closed": 0.0, "open": 1.0, "half_open": 2.0, "isolated": 3.0}
+# fluentpro_breaker_state{breaker, state}: one series per state, 1 for the current one (the
+# Prometheus convention for enums): `fluentpro_breaker_state{state="open"} == 1` alerts, and
+# sums across breakers count them per state, which a single 0-3 code could not.
+STATE_NAMES = ("closed", "open", "half_open", "isolated")
 REFRESH_TIMEOUT_S = 2.0
 
 
@@ -77,9 +79,10 @@ def _source(
 ) -> Callable[[], dict[str, Samples]]:
     def sample() -> dict[str, Samples]:
         shared: Samples = {}
-        for name, state in figures.breakers.items():
-            value = BREAKER_STATE_VALUES.get(state, -1.0)
-            shared[("fluentpro_breaker_state", (("breaker", name),))] = value
+        for name, current in figures.breakers.items():
+            for state in STATE_NAMES:
+                labels = (("breaker", name), ("state", state))
+                shared[("fluentpro_breaker_state", labels)] = 1.0 if current == state else 0.0
         for state in ("queued", "running"):
             depth = float(figures.tasks.get(state, 0))
             shared[("fluentpro_task_queue_depth", (("state", state),))] = depth

@@ -88,7 +88,13 @@ def _metric_sources(app: web.Application, transitions: Mapping[tuple[str, str], 
         db = app.get(DB)
         if db is not None:
             gauges[("fluentpro_db_pool_size", ())] = float(db.size)
+            gauges[("fluentpro_db_pool_max", ())] = float(db.settings.maxsize)
             gauges[("fluentpro_db_pool_free", ())] = float(db.freesize)
+            gauges[("fluentpro_db_pool_in_use", ())] = float(max(0, db.size - db.freesize))
+            gauges[("fluentpro_db_pool_waiters", ())] = float(db.waiting)
+            pool_stats = db.pool.stats
+            counters[("fluentpro_db_pool_acquire_timeouts", ())] = float(pool_stats.timeouts)
+            counters[("fluentpro_db_pool_waits", ())] = float(pool_stats.waited)
         return {"counters": counters, "gauges": gauges}
 
     return sample

@@ -25,6 +25,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
@@ -41,13 +42,66 @@ LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 # processes); global gauges are read from shared state (PostgreSQL, Redis), the same in
 # every process, so they are aggregated by max instead of being counted N times.
 GaugeMode = Literal["livesum", "livemax"]
+Labels = tuple[tuple[str, str], ...]
 GAUGE_MODES: dict[str, GaugeMode] = {"gauges": "livesum", "global_gauges": "livemax"}
 Sample = Mapping[tuple[str, tuple[tuple[str, str], ...]], float]
 Source = Callable[[], Mapping[str, Sample]]
 
 
+# HELP texts of the metrics the subsystems report through sources (docs/operations.md
+# lists them with what to alert on). A name missing here still works, with its name as
+# help; tests/test_observability.py fails on it.
+HELP: dict[str, str] = {
+    "fluentpro_events_published": "Events published on the bus by this process",
+    "fluentpro_events_delivered": "Events written to SSE streams and WebSockets",
+    "fluentpro_events_replayed": "Missed events replayed to reconnecting clients",
+    "fluentpro_events_dropped": "Subscribers dropped for reading too slowly (they resume)",
+    "fluentpro_events_coalesced": "Events merged into one write for a backlogged client",
+    "fluentpro_open_connections": "Open long-lived connections by kind (sse, ws)",
+    "fluentpro_ai_calls": "AI answers by feature, source (ai, cache, local) and outcome",
+    "fluentpro_ai_cache_hits": "AI answers served from the Redis cache",
+    "fluentpro_ai_cache_misses": "AI requests the cache could not answer",
+    "fluentpro_breaker_transitions": "Circuit-breaker state changes, by breaker and new state",
+    "fluentpro_breaker_state": "1 for a circuit breaker's current state, 0 for the others",
+    "fluentpro_session_lookups": "Session authentications by the tier that answered",
+    "fluentpro_db_pool_size": "PostgreSQL connections open (in use, free or being opened)",
+    "fluentpro_db_pool_max": "Most PostgreSQL connections this process may open",
+    "fluentpro_db_pool_free": "PostgreSQL connections open and idle",
+    "fluentpro_db_pool_in_use": "PostgreSQL connections in use",
+    "fluentpro_db_pool_waiters": "Requests queued for a PostgreSQL connection right now",
+    "fluentpro_db_pool_waits": "Connection acquisitions that had to queue",
+    "fluentpro_db_pool_acquire_timeouts": "Requests that gave up waiting for a connection",
+    "fluentpro_task_queue_depth": "Tasks by state (queued, running), across all workers",
+    "fluentpro_tasks_finished": "Tasks finished, by final status",
+    "fluentpro_load_shedding": "1 while this process refuses new streams and AI work",
+    "process_cpu_seconds": "CPU time (user + system) of the server processes",
+    "process_resident_memory_bytes": "Resident memory of the server processes",
+    "process_open_fds": "Open file descriptors of the server processes",
+}
+_PROCESS = ProcessCollector(registry=None)  # reads /proc/self; nothing where it is absent
+
+
+def process_figures() -> dict[str, dict[tuple[str, Labels], float]]:
+    """This process's CPU, memory and descriptors, as a metrics source: through the same
+    bridge as the rest so they add up across workers (the client's ProcessCollector does
+    not work in multi-process mode)."""
+    counters: dict[tuple[str, Labels], float] = {}
+    gauges: dict[tuple[str, Labels], float] = {}
+    for family in _PROCESS.collect():
+        for sample in family.samples:
+            if sample.name == "process_cpu_seconds_total":
+                counters[("process_cpu_seconds", ())] = sample.value
+            elif sample.name in ("process_resident_memory_bytes", "process_open_fds"):
+                gauges[(sample.name, ())] = sample.value
+    return {"counters": counters, "gauges": gauges}
+
+
 def multiprocess_enabled() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def _help(name: str) -> str:
+    return HELP.get(name) or name.replace("_", " ")
 
 
 @dataclass(slots=True)
@@ -82,25 +136,34 @@ class Metrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.requests = Counter(
-            "fluentpro_http_requests", "HTTP requests", ["route", "method", "status"], registry=r
+            "fluentpro_http_requests",
+            "HTTP requests by route template, method and status",
+            ["route", "method", "status"],
+            registry=r,
         )
         self.latency = Histogram(
             "fluentpro_http_request_seconds",
-            "HTTP request latency",
+            "HTTP request latency in seconds, until the answer (streams: until the headers)",
             ["route", "method", "status"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.loop_lag = Histogram(
-            "fluentpro_event_loop_lag_seconds", "Event-loop lag", buckets=LAG_BUCKETS, registry=r
+            "fluentpro_event_loop_lag_seconds",
+            "Event-loop lag: how late a 100 ms timer fired (blocking code shows here)",
+            buckets=LAG_BUCKETS,
+            registry=r,
         )
         self.shed = Counter(
-            "fluentpro_load_shed", "Requests refused because the loop lagged", ["kind"], registry=r
+            "fluentpro_load_shed",
+            "Requests refused with 503 because the event loop lagged, by kind",
+            ["kind"],
+            registry=r,
         )
         self._counters: dict[str, Counter] = {}
         self._gauges: dict[str, Gauge] = {}
         self._last: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-        self.sources: list[Source] = []
+        self.sources: list[Source] = [process_figures]
         self._request_tallies: dict[tuple[str, str, int], RequestTally] = {}
         # The system snapshot's requests_per_s reads this: the same count as `requests`.
         self.rate = RequestRate()
@@ -135,11 +198,11 @@ class Metrics:
         metric = table.get(name)
         if metric is None:
             if kind == "counters":
-                metric = Counter(name, name.replace("_", " "), labelnames, registry=self.registry)
+                metric = Counter(name, _help(name), labelnames, registry=self.registry)
             else:
                 metric = Gauge(
                     name,
-                    name.replace("_", " "),
+                    _help(name),
                     labelnames,
                     registry=self.registry,
                     multiprocess_mode=GAUGE_MODES[kind],

@@ -19,7 +19,7 @@ from pytest_aiohttp import AiohttpClient
 
 from server.app import create_app
 from server.config import Config
-from server.keys import LOOP_MONITOR, METRICS, REQUEST_RATE
+from server.keys import CONFIG, LOOP_MONITOR, METRICS, REQUEST_RATE
 from server.metrics import LATENCY_BUCKETS, Metrics
 from server.monitor import InFlight, LoopLagMonitor
 from tests.conftest import AppFactory
@@ -108,7 +108,7 @@ async def test_metrics_after_real_traffic(make_client: AppFactory) -> None:
     series = await scrape_until(
         client,
         lambda s: (
-            value(s, "fluentpro_breaker_state", breaker="ai") == 3
+            value(s, "fluentpro_breaker_state", breaker="ai", state="isolated") == 1
             and value(s, "fluentpro_open_connections", kind="sse") == 0
             and value(s, "fluentpro_task_queue_depth", state="queued") == 0
             and (value(s, "fluentpro_event_loop_lag_seconds_count") or 0) > 0
@@ -136,7 +136,12 @@ async def test_metrics_after_real_traffic(make_client: AppFactory) -> None:
     assert value(series, "fluentpro_events_dropped_total") == 0
     assert value(series, "fluentpro_events_coalesced_total") is not None
     assert value(series, "fluentpro_open_connections", kind="ws") == 0
-    # Breakers: state gauge (3 = isolated) and the transition counter.
+    # Breakers: one series per state, 1 for the current one; the transition counter.
+    ai_states = {
+        state: value(series, "fluentpro_breaker_state", breaker="ai", state=state)
+        for state in ("closed", "open", "half_open", "isolated")
+    }
+    assert ai_states == {"closed": 0, "open": 0, "half_open": 0, "isolated": 1}
     assert total(series, "fluentpro_breaker_transitions_total", breaker="ai") >= 1
     # AI calls by feature/source/outcome (no provider configured: local), cache figures.
     assert total(series, "fluentpro_ai_calls_total", source="local") >= 1
@@ -149,6 +154,14 @@ async def test_metrics_after_real_traffic(make_client: AppFactory) -> None:
     size = value(series, "fluentpro_db_pool_size") or 0
     free = value(series, "fluentpro_db_pool_free")
     assert size >= 1 and free is not None and 0 <= free <= size
+    assert value(series, "fluentpro_db_pool_in_use") == size - free
+    assert value(series, "fluentpro_db_pool_max") == client.app[CONFIG].database.pool_max
+    assert value(series, "fluentpro_db_pool_waiters") == 0
+    assert value(series, "fluentpro_db_pool_acquire_timeouts_total") == 0
+    # Process figures of this process.
+    assert (value(series, "process_resident_memory_bytes") or 0) > 10_000_000
+    assert (value(series, "process_open_fds") or 0) > 0
+    assert (value(series, "process_cpu_seconds_total") or 0) > 0
     assert value(series, "fluentpro_load_shedding") == 0
     assert "fluentpro_load_shed" in families
 
@@ -267,3 +280,16 @@ def test_request_tallies_expose_what_prometheus_observe_would() -> None:
     assert len(sums) == 2 and sums[0] == pytest.approx(sums[1], rel=1e-12)
     count = 'fluentpro_http_request_seconds_count{method="GET",route="/api/v1/me",status="200"}'
     assert f"{count} 600.0" in served
+
+
+async def test_every_metric_has_a_meaningful_help_text(client: TestClient[Any, Any]) -> None:
+    """An operator reading /metrics learns what each series is, not its name again."""
+    user = await register_user(client)
+    assert (await client.get("/api/v1/me", headers=user.headers)).status == 200
+    await scrape_until(client, lambda s: value(s, "fluentpro_db_pool_waiters") is not None)
+    r = await client.get("/metrics")
+    families = list(text_string_to_metric_families(await r.text()))
+    assert "process_resident_memory_bytes" in {f.name for f in families}
+    for family in families:
+        words = family.name.replace("_", " ")
+        assert family.documentation and family.documentation != words, family.name
