@@ -9,7 +9,7 @@ RUNTIME_ENV := $(call stamp,runtime)
 TEST_ENV := $(call stamp,test)
 BENCH_ENV := $(call stamp,bench)
 
-.PHONY: setup run test lint typecheck format lock bench soak browser node-tools vendor clean
+.PHONY: setup run test lint format lock docs bench soak browser node-tools vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null \
 	  || echo "WARNING: Chromium could not be installed; browser tests will be skipped."; }
+
+## Regenerate docs/configuration.md from the config schema (tests/test_docs.py checks it).
+docs: $(TEST_ENV)
+	$(BIN)/python -m server.config_reference > docs/configuration.md
 
 ## The AsyncAPI validator the tests run (@asyncapi/parser, exact versions from the lock).
 NODE_TOOLS := tools/node/node_modules/.package-lock.json

@@ -1,7 +1,7 @@
-"""Entry point for gunicorn's aiohttp worker.
+"""Entry point for gunicorn's aiohttp worker; the settings are in gunicorn.conf.py
+(worker class ``aiohttp.GunicornUVLoopWebWorker``, multi-process metrics):
 
-    gunicorn server.gunicorn_app:app --worker-class aiohttp.GunicornWebWorker \
-        --workers 4 --bind 127.0.0.1:8080 --graceful-timeout 10
+    FLUENTPRO_WORKERS=4 gunicorn server.gunicorn_app:app     # from the project directory
 
 Set FLUENTPRO_DATABASE_URL and FLUENTPRO_REDIS_URL so every worker uses the same servers.
 """
