@@ -20,7 +20,9 @@ import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+# Inside the package (a link to the top-level config.yaml in a checkout, a copy in the
+# wheel), so an installed server finds its defaults from any working directory.
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "config.yaml"
 
 
 def _range(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:

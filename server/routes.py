@@ -23,7 +23,8 @@ from handlers import (
     ws,
 )
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# server/static: a link to the top-level static/ in a checkout, a copy in the wheel.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 async def index(request: web.Request) -> web.FileResponse:
