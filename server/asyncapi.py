@@ -86,8 +86,8 @@ def _sse_channels(schemas: _Schemas) -> tuple[dict[str, Any], dict[str, Any]]:
             "address": stream.address,
             "title": f"SSE {stream.address}",
             "description": stream.description
-            + " `text/event-stream`; `retry:` first, `: ping` at least every 15 s; "
-            "reconnect with `Last-Event-ID` to resume.",
+            + " `text/event-stream`; `retry:` first, `: ping` at least every 15 s"
+            + ("; reconnect with `Last-Event-ID` to resume." if stream.resumable else "."),
             "servers": [{"$ref": "#/servers/http"}],
             "messages": messages,
         }

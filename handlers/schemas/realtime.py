@@ -339,11 +339,21 @@ SYSTEM_EVENTS: dict[str, type[Schema]] = {
 class SseStream:
     """One text/event-stream route: its path, what it is for, its events' payloads."""
 
-    def __init__(self, address: str, description: str, events: dict[str, type[Schema]]):
+    def __init__(
+        self,
+        address: str,
+        description: str,
+        events: dict[str, type[Schema]],
+        *,
+        resumable: bool = True,
+    ) -> None:
         self.address = address
         self.description = description
-        # Every stream may start with ``reset`` (a Last-Event-ID it cannot resume from).
-        self.events: dict[str, type[Schema]] = {**events, "reset": StreamResetSchema}
+        self.resumable = resumable
+        # A resumable stream starts with ``reset`` for a Last-Event-ID it cannot resume from.
+        self.events: dict[str, type[Schema]] = dict(events)
+        if resumable:
+            self.events["reset"] = StreamResetSchema
 
 
 SSE_STREAMS: dict[str, SseStream] = {
@@ -355,8 +365,10 @@ SSE_STREAMS: dict[str, SseStream] = {
     ),
     "onboardingProgress": SseStream(
         "/api/v1/onboarding/progress/stream",
-        "The onboarding analysis at once, then after each change (at most one per 2 s).",
+        "The onboarding analysis at once, then after each change (at most one per 2 s). "
+        "No resume: a reconnecting client gets the current analysis first.",
         {"progress": OnboardingProgressSchema},
+        resumable=False,
     ),
     "systemStream": SseStream(
         "/api/v1/system/stream",
