@@ -1,6 +1,7 @@
 """``python -m server --workers N``: N processes sharing the port, a dead one replaced.
 
-The parent serves nothing: it starts the children (each binds the port with SO_REUSEPORT),
+The parent serves nothing: it starts the children (forks, each binding the port with
+SO_REUSEPORT),
 forwards SIGTERM/SIGINT to them, and starts a new child when one exits without being asked
 to (a crash, the OOM killer, ``kill -9``). A child that keeps dying young is a broken
 deployment, not bad luck: after ``MAX_QUICK_DEATHS`` in a row the parent stops them all
@@ -10,11 +11,13 @@ and exits non-zero rather than spin.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +27,72 @@ MAX_QUICK_DEATHS = 5
 STOP_TIMEOUT_S = 60.0  # children have their own shutdown grace; this only bounds the wait
 
 
+class Child(Protocol):
+    """What the supervisor needs of a child process (``subprocess.Popen`` has it too)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
+class ForkedWorker:
+    """A child made with ``os.fork()`` that runs ``target`` and exits with its result."""
+
+    def __init__(self, target: Callable[[], int]) -> None:
+        self.returncode: int | None = None
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the parent's code
+            code = 1
+            try:
+                # The parent's handlers would stop "its" workers; the server sets its own.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                code = target()
+            except BaseException:
+                log.exception("worker %s failed", os.getpid())
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:  # exited meanwhile
+                pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0)
+            time.sleep(POLL_S)  # a child of ours: waitpid has no timeout to wait on
+        return code
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 class Supervisor:
     """Keeps ``workers`` children alive until told to stop."""
 
     def __init__(
         self,
-        start: Callable[[], subprocess.Popen[bytes]],
+        start: Callable[[], Child],
         workers: int,
         *,
         on_death: Callable[[int], object] | None = None,
@@ -37,7 +100,7 @@ class Supervisor:
         self._start = start
         self._on_death = on_death
         self._workers = workers
-        self._children: list[tuple[subprocess.Popen[bytes], float]] = []
+        self._children: list[tuple[Child, float]] = []
         self._stopping = False
         self.restarts = 0
 
