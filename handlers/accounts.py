@@ -8,6 +8,8 @@ from aiohttp import web
 
 from handlers.clients import client_address
 from handlers.common import api, current_user, json_response, load_body
+from handlers.keys import ACCOUNTS, CONFIG, ONBOARDING
+from handlers.middlewares import SESSION_COOKIE
 from handlers.schemas.accounts import (
     AccountUserSchema,
     AuthAnswerSchema,
@@ -15,8 +17,6 @@ from handlers.schemas.accounts import (
     MePatchSchema,
     RegisterBodySchema,
 )
-from server.keys import ACCOUNTS, CONFIG, ONBOARDING
-from server.middlewares import SESSION_COOKIE
 
 TAGS = ("accounts",)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.keys import AUTH_USER, CONFIG, RATE_LIMITER
+from handlers.keys import AUTH_USER, CONFIG, RATE_LIMITER
 
 
 def client_address(request: web.Request) -> str:

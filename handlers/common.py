@@ -17,7 +17,7 @@ from aiohttp import web
 from marshmallow import RAISE, Schema, ValidationError
 
 from handlers.fast_query import flat_loader
-from server.keys import AUTH_USER
+from handlers.keys import AUTH_USER
 from services.auth_user import AuthUser
 from services.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 

@@ -13,13 +13,13 @@ from handlers.common import (
     load_body,
     load_query,
 )
+from handlers.keys import INTERACTIONS
 from handlers.schemas.activity import (
     AdaptiveListSchema,
     InteractionAcceptedSchema,
     InteractionBodySchema,
     ListQuerySchema,
 )
-from server.keys import INTERACTIONS
 
 TAGS = ("learning activity",)
 

@@ -13,13 +13,13 @@ from handlers.common import (
     load_body,
     load_query,
 )
+from handlers.keys import CAREER, ONBOARDING
 from handlers.schemas.career import (
     LearningPathBodySchema,
     LearningPathPageSchema,
     LearningPathSchema,
     PageQuerySchema,
 )
-from server.keys import CAREER, ONBOARDING
 
 TAGS = ("learning paths",)
 

@@ -23,12 +23,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from db.pool import is_unavailable as is_db_unavailable
 from handlers.common import json_response
-from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
-from server.logs import request_id_var
-from server.route_info import RouteInfo, route_info
-from server.shedding import shed_check
+from handlers.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
+from handlers.route_info import RouteInfo, route_info
+from handlers.shedding import shed_check
 from services.auth_user import Authenticator, AuthUser
 from services.errors import DomainError, Forbidden, Unauthorized
+from services.observability.logs import request_id_var
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("fluentpro.access")

@@ -18,9 +18,9 @@ from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import api, current_user, json_response
+from handlers.keys import CONFIG, EVENT_HUB, EVENT_STATS, ONBOARDING, REQUEST_ID, SSE_STREAMS
 from handlers.schemas.activity import OnboardingProgressSchema
-from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, ONBOARDING, REQUEST_ID, SSE_STREAMS
-from server.sse import release_stream, sse_frame
+from handlers.sse import release_stream, sse_frame
 from services.errors import RateLimited, Unavailable
 from services.events import SlowConsumer, Subscription
 from services.onboarding import onboarding_channel

@@ -10,13 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from handlers.common import api, current_user, dumps_line, json_response, load_body, load_query
+from handlers.keys import CAREER, ONBOARDING
 from handlers.schemas.career import (
     CourseStreamQuerySchema,
     RolesAnswerSchema,
     RolesBodySchema,
     RolesQuerySchema,
 )
-from server.keys import CAREER, ONBOARDING
 from services.auth_user import AuthUser
 from services.errors import DomainError, Unavailable
 

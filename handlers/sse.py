@@ -25,19 +25,53 @@ from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import current_user
-from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
-from server.write_now import DIRECT_LIMIT
+from handlers.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
+from handlers.write_now import DIRECT_LIMIT
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
-from services.events.bus import http_chunk
 
 log = logging.getLogger(__name__)
 
 LAST_EVENT_ID = "Last-Event-ID"
 NO_FINAL: frozenset[str] = frozenset()
 PING = b": ping\n\n"
-PING_CHUNK = http_chunk(PING)
 PING_SLICE = 500  # pings written per loop iteration before yielding (a burst stays short)
+# Keys of this transport's encodings in ``Event.wire`` (objects: no clash with other keys).
+_FRAME, _CHUNK = object(), object()
+
+
+def http_chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk of HTTP/1.1 chunked transfer coding."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+PING_CHUNK = http_chunk(PING)
+
+
+def event_frame(ev: Event) -> bytes:
+    """The SSE wire form (``id:``, ``event:``, one ``data:`` line), built once per event."""
+    wire = ev.wire
+    if wire is None:
+        wire = ev.wire = {}
+    frame: bytes | None = wire.get(_FRAME)
+    if frame is None:
+        frame = wire[_FRAME] = b"id: %s\nevent: %s\ndata: %s\n\n" % (
+            ev.id.encode(),
+            ev.event.encode(),
+            ev.raw,
+        )
+    return frame
+
+
+def event_chunk(ev: Event) -> bytes:
+    """The SSE frame as one HTTP/1.1 chunk (``<hex size>\\r\\n…\\r\\n``), built once
+    per event: written as is to every chunked stream, with no per-client encoding."""
+    wire = ev.wire
+    chunk: bytes | None = wire.get(_CHUNK) if wire is not None else None
+    if chunk is None:
+        chunk = http_chunk(event_frame(ev))
+        ev.wire[_CHUNK] = chunk  # type: ignore[index]  # event_frame made the dict
+    return chunk
 
 
 class SseStream(EventSourceResponse):
@@ -108,7 +142,7 @@ class SseStream(EventSourceResponse):
         transport = self._transport_with_room()
         if transport is None:
             return False
-        transport.write(ev.sse_chunk() if self._framed else ev.sse_frame())
+        transport.write(event_chunk(ev) if self._framed else event_frame(ev))
         return True
 
     def write_events(self, events: list[Event]) -> bool:
@@ -153,7 +187,7 @@ def _batch_bytes(events: list[Event], framed: bool) -> bytes:
     if cache[0] is events and cache[1] is framed:
         cached: bytes = cache[2]
         return cached
-    data = b"".join(ev.sse_frame() for ev in events)
+    data = b"".join(event_frame(ev) for ev in events)
     if framed:
         data = http_chunk(data)
     cache[0], cache[1], cache[2] = events, framed, data
@@ -319,7 +353,7 @@ async def sse_channel_stream(
                 end = _final_index(batch, final)
                 if end is not None:
                     batch = batch[: end + 1]
-                await _write(resp, request, b"".join(ev.sse_frame() for ev in batch), timeout)
+                await _write(resp, request, b"".join(event_frame(ev) for ev in batch), timeout)
                 if end is not None:
                     break
     except SlowConsumer as exc:

@@ -6,8 +6,8 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from handlers.common import api, json_response
-from server.keys import SYSTEM_SNAPSHOT
-from server.sse import sse_channel_stream
+from handlers.keys import SYSTEM_SNAPSHOT
+from handlers.sse import sse_channel_stream
 
 SYSTEM_CHANNEL = "system"
 

@@ -13,6 +13,7 @@ from handlers.common import (
     load_body,
     load_query,
 )
+from handlers.keys import TASKS
 from handlers.schemas.tasks import (
     TaskAcceptedSchema,
     TaskCreateSchema,
@@ -20,8 +21,7 @@ from handlers.schemas.tasks import (
     TaskPageSchema,
     TaskSchema,
 )
-from server.keys import TASKS
-from server.sse import sse_channel_stream
+from handlers.sse import sse_channel_stream
 from services.tasks.kinds import FINAL_EVENT, task_channel
 
 TAGS = ("tasks",)

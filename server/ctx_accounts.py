@@ -12,9 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import infra
-from server.config import Config
-from server.keys import (
+from handlers.config import Config
+from handlers.keys import (
     ACCOUNTS,
     AUTHENTICATOR,
     CONFIG,
@@ -24,6 +23,7 @@ from server.keys import (
     RATE_LIMITER,
     REDIS,
 )
+from server import infra
 from services.accounts import AccountService
 from services.hashing import PasswordHasher
 from services.passwords import PasswordService

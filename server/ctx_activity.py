@@ -13,8 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.common import validate
-from handlers.schemas.activity import InteractionBodySchema
-from server.keys import (
+from handlers.keys import (
     ADAPTIVE_ENGINE,
     ANALYSIS_QUEUE,
     CONFIG,
@@ -25,6 +24,7 @@ from server.keys import (
     INTERACTIONS,
     ONBOARDING,
 )
+from handlers.schemas.activity import InteractionBodySchema
 from services.adaptive import AdaptiveEngine
 from services.analysis_queue import AnalysisQueue
 from services.auth_user import AuthUser

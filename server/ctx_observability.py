@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import multiprocess as prom_multiprocess
 
-from server.keys import (
+from handlers.keys import (
     BREAKER_STATES,
     CONFIG,
     LOOP_MONITOR,
@@ -24,7 +26,8 @@ from server.keys import (
     TASK_COUNTS,
     TASK_OUTCOMES,
 )
-from server.shedding import LoadShedder
+from services.observability.metrics import Metrics, multiprocess_enabled
+from services.observability.shedding import LoadShedder
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +122,25 @@ async def observability_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics.sources.remove(source)
         undo_shed()
         undo_lag()
+
+
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Create the app's metrics and the bridge task that pulls subsystem counters."""
+    metrics = Metrics(slow_ms=app[CONFIG].monitor.log_lag_ms)
+    app[METRICS] = metrics
+
+    async def bridge() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            metrics.flush_requests()
+            metrics.pull_sources()
+
+    task = asyncio.create_task(bridge(), name="metrics-bridge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if multiprocess_enabled():  # drop this process's live gauges from the aggregate
+            prom_multiprocess.mark_process_dead(os.getpid())

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.keys import (
+from handlers.keys import (
     ACCOUNTS,
     AI_GATEWAY,
     BREAKER_STATES,
@@ -22,7 +22,7 @@ from server.keys import (
     SSE_STREAMS,
     WS_CONNECTIONS,
 )
-from services.ai.registry import BreakerRegistry
+from services.breaker.registry import BreakerRegistry
 from services.career.chat import CoachChat
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
-from server.conn_registry import Closable, ConnectionRegistry
-from server.keys import (
+from handlers.conn_registry import Closable, ConnectionRegistry
+from handlers.keys import (
     BREAKER_STATES,
     CHANNEL_ACCESS,
     CONFIG,
@@ -32,11 +32,11 @@ from server.keys import (
     TASK_COUNTS,
     WS_CONNECTIONS,
 )
-from server.monitor import LoopLagMonitor
+from handlers.sse import stop_sse_streams
 from server.resources import make_redis
-from server.sse import stop_sse_streams
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
+from services.observability.monitor import LoopLagMonitor
 from services.system_status import SystemSnapshot
 
 log = logging.getLogger(__name__)

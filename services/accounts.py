@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
@@ -34,7 +34,6 @@ from redis.exceptions import RedisError
 
 from db.pool import Database, UniqueViolation
 from db.queries import accounts as q
-from server.config import AuthConfig
 from services.auth_user import AuthUser
 from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.hashing import PasswordHasher
@@ -54,6 +53,16 @@ MAX_TOKEN_CHARS = 256
 BAD_CREDENTIALS = "The e-mail address or the password is wrong."
 
 PolicyCheck = Callable[..., list[str]]
+
+
+class SessionSettings(Protocol):
+    """The session lifetimes the service needs (the ``auth`` section of the config has them)."""
+
+    @property
+    def token_idle_ttl_s(self) -> int: ...
+
+    @property
+    def token_absolute_ttl_s(self) -> int: ...
 
 
 def hash_token(token: str) -> bytes:
@@ -82,7 +91,7 @@ class AccountService:
         redis: aioredis.Redis,
         hasher: PasswordHasher,
         *,
-        auth: AuthConfig,
+        auth: SessionSettings,
         throttle: LoginThrottle,
         executor: Executor,
         policy: PolicyCheck = check_password_policy,

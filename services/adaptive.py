@@ -25,13 +25,37 @@ from typing import Any, Protocol
 
 from db.pool import Database
 from db.queries import activity as q
-from server.config import ActivityConfig
 
 log = logging.getLogger(__name__)
 
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 PROGRESS_TYPES = frozenset({"start", "complete", "quiz_result"})
 EVENT_NAME = "adaptive_recommendation"
+
+
+class AdaptiveSettings(Protocol):
+    """The thresholds the engine reads (the ``activity`` section of the config has them)."""
+
+    @property
+    def window_days(self) -> int: ...
+
+    @property
+    def recent_limit(self) -> int: ...
+
+    @property
+    def skip_threshold(self) -> int: ...
+
+    @property
+    def low_quiz_score(self) -> float: ...
+
+    @property
+    def high_quiz_score(self) -> float: ...
+
+    @property
+    def fast_completion_factor(self) -> float: ...
+
+    @property
+    def nudge_after_s(self) -> int: ...
 
 
 class EventPublisher(Protocol):
@@ -90,7 +114,7 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 class AdaptiveEngine:
     """Analyses one user's recent activity; stores and publishes new recommendations."""
 
-    def __init__(self, db: Database, bus: EventPublisher, settings: ActivityConfig) -> None:
+    def __init__(self, db: Database, bus: EventPublisher, settings: AdaptiveSettings) -> None:
         self._db = db
         self._bus = bus
         self._cfg = settings

@@ -10,12 +10,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.ai.breaker import RedisCircuitBreaker, make_breaker_redis
 from services.ai.cache import AICache
 from services.ai.gateway import AIGateway
 from services.ai.local import EchoLocalEngine
 from services.ai.provider import OpenAIProvider, make_openai_client
 from services.ai.quota import AIQuota
+from services.breaker.shared import RedisCircuitBreaker, make_breaker_redis
 from tests.fake_ai import FakeAI
 
 REDIS_URL = os.environ.get("FLUENTPRO_TEST_AI_REDIS_URL", "redis://127.0.0.1:6379/13")

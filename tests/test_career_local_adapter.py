@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from services.ai.breaker_local import LocalCircuitBreaker
 from services.ai.cache import AICache
 from services.ai.gateway import AIGateway, StreamChunk
+from services.breaker.local import LocalCircuitBreaker
 from services.career.catalog import load_seed_catalog
 from services.career.engine import LocalCareerEngine
 from services.career.local_adapter import CareerLocalEngine

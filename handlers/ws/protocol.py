@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
-from server.ws.connection import WsConnection
-from services.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
+from handlers.errors import error_code
+from handlers.ws.connection import WsConnection
+from services.errors import NotFound, ValidationFailed
 from services.events import InvalidEventId
 
 log = logging.getLogger(__name__)
@@ -21,25 +21,6 @@ MAX_CHAT_CHARS = 4000
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
-
-
-def error_code(exc: BaseException) -> tuple[str, str]:
-    """The ``error`` code and message for an exception (domain errors mapped in one place)."""
-    if isinstance(exc, NotFound):
-        return "not_found", exc.detail
-    if isinstance(exc, Forbidden):
-        return "forbidden", exc.detail
-    if isinstance(exc, ValidationFailed):
-        return "invalid_fields", exc.detail
-    if isinstance(exc, RateLimited):
-        return "rate_limited", exc.detail
-    if isinstance(exc, DomainError) and exc.status == 503:
-        return "unavailable", exc.detail
-    if isinstance(exc, DomainError) and exc.status < 500:
-        return "bad_request", exc.detail
-    if isinstance(exc, (RedisError, OSError, TimeoutError)):
-        return "unavailable", "A dependency is unavailable; retry shortly."
-    return "internal", "An unexpected error occurred."
 
 
 class BadField(Exception):

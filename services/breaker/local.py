@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.ai.breaker_base import (
+from services.breaker.base import (
     CLOSED,
     HALF_OPEN,
     ISOLATED,

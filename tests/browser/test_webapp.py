@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Page, expect
 
-from server.keys import CHAT_SERVICE
+from handlers.keys import CHAT_SERVICE
 from services.adaptive import EVENT_NAME, recommendations_channel
 from services.events import EventBus
 from tests.browser.conftest import (
