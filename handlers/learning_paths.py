@@ -13,7 +13,7 @@ from handlers.common import (
     load_body,
     load_query,
 )
-from handlers.keys import CAREER, ONBOARDING
+from handlers.keys import CAREER
 from handlers.schemas.career import (
     LearningPathBodySchema,
     LearningPathPageSchema,
@@ -38,7 +38,6 @@ async def create(request: web.Request) -> web.Response:
     path = await request.app[CAREER].create_learning_path(
         user.id, body["target_role"], body["timeline_weeks"]
     )
-    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # learning_path step
     return json_response(path, status=201)
 
 

@@ -22,7 +22,8 @@ from handlers.schemas.tasks import (
     TaskSchema,
 )
 from handlers.sse import sse_channel_stream
-from services.tasks.kinds import FINAL_EVENT, task_channel
+from services.events.channels import task_channel
+from services.tasks.kinds import FINAL_EVENT
 
 TAGS = ("tasks",)
 FINAL_EVENT_NAMES = tuple(FINAL_EVENT.values())

@@ -24,6 +24,7 @@ from handlers.keys import (
 )
 from services.breaker.registry import BreakerRegistry
 from services.career.chat import CoachChat
+from services.events.channels import SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def _breaker_transition_publisher(app: web.Application) -> Any:
         bus = app.get(EVENT_BUS)
         if bus is not None:
             try:
-                await bus.publish("system", "breaker", change)
+                await bus.publish(SYSTEM, "breaker", change)
             except Exception:  # Redis down: the transition is still logged and counted
                 log.warning("could not publish breaker transition", exc_info=True)
 

@@ -36,12 +36,12 @@ from handlers.sse import stop_sse_streams
 from server.resources import make_redis
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
+from services.events.channels import SYSTEM
 from services.observability.monitor import LoopLagMonitor
 from services.system_status import SystemSnapshot
 
 log = logging.getLogger(__name__)
 
-SYSTEM_CHANNEL = "system"
 GOING_AWAY = 1001
 
 
@@ -132,7 +132,7 @@ async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: 
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await bus.publish(SYSTEM_CHANNEL, "metrics", await snapshot.collect())
+            await bus.publish(SYSTEM, "metrics", await snapshot.collect())
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("could not publish system metrics (%s)", exc.__class__.__name__)
 

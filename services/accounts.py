@@ -38,6 +38,7 @@ from services.auth_user import AuthUser
 from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.hashing import PasswordHasher
 from services.invalidation_listener import InvalidationListener
+from services.onboarding import OnboardingNotices
 from services.password_policy import check_password_policy
 from services.session_cache import LocalSessionCache
 from services.throttle import LoginThrottle
@@ -112,6 +113,9 @@ class AccountService:
         self.lookups: dict[str, int] = {"memory": 0, "redis": 0, "database": 0}
         self._local: LocalSessionCache | None = None
         self._listener: InvalidationListener | None = None
+        # Told when the profile changes (onboarding steps); set by the composition root
+        # once the onboarding service exists (it is built after this one).
+        self.onboarding: OnboardingNotices | None = None
 
     # -- the in-process cache ----------------------------------------------------------------
 
@@ -446,6 +450,8 @@ class AccountService:
         if row is None:
             raise NotFound("No such user.")
         await self._forget_user(user_id)
+        if self.onboarding is not None:
+            await self.onboarding.notify_onboarding_changed(user_id)  # profile / goals steps
         return public_user(row)
 
     async def set_role(self, user_id: str, role: str) -> dict[str, Any]:

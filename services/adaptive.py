@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from db.pool import Database
 from db.queries import activity as q
+from services.events.channels import recommendations_channel
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,6 @@ class EventPublisher(Protocol):
     """What the engine needs of the event bus."""
 
     async def publish(self, channel: str, event: str, data: Any) -> str: ...
-
-
-def recommendations_channel(user_id: str) -> str:
-    """The user's recommendations channel."""
-    return f"user:{user_id}:recommendations"
 
 
 @dataclass

@@ -34,6 +34,7 @@ from services.career.prompts import (
     ProviderRolesSchema,
 )
 from services.errors import NotFound, ValidationFailed
+from services.onboarding import OnboardingNotices
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class CareerService:
         self.extractor = local.extractor
         self.cache_ttl_s = cache_ttl_s
         self.clock = clock
+        # Told when a step of the user's onboarding may have changed; set by the
+        # composition root once the onboarding service exists (it is built later).
+        self.onboarding: OnboardingNotices | None = None
         # Course lines computed by stream_courses (tests watch it stop on disconnect).
         self.stream_items_produced = 0
         # Concurrent answers share one INSERT (each still waits for its row to be stored).
@@ -139,6 +143,8 @@ class CareerService:
         await self.recommendations.insert(
             (recommendation_id, user_id, "roles", result.source, _dump(inputs), _dump(answer))
         )
+        if self.onboarding is not None:
+            await self.onboarding.notify_step_done(user_id, "roles_viewed")
         return answer
 
     def _known(self, profile: Mapping[str, Any]) -> set[str]:
@@ -255,6 +261,8 @@ class CareerService:
         )
         if row is None:
             raise RuntimeError("INSERT … RETURNING gave no row")
+        if self.onboarding is not None:
+            await self.onboarding.notify_onboarding_changed(user_id)  # the learning_path step
         return self._path(row)
 
     def _complete_provider_path(

@@ -16,6 +16,7 @@ import orjson
 
 from db.pool import Database
 from db.queries import tasks as q
+from services.events.channels import task_channel
 from services.tasks.kinds import (
     CANCELLED,
     FAILED,
@@ -23,7 +24,6 @@ from services.tasks.kinds import (
     RUNNING,
     SUCCEEDED,
     EventPublisher,
-    task_channel,
 )
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,9 @@ import redis.asyncio as aioredis
 from playwright.async_api import Page, expect
 
 from handlers.keys import CHAT_SERVICE
-from services.adaptive import EVENT_NAME, recommendations_channel
+from services.adaptive import EVENT_NAME
 from services.events import EventBus
+from services.events.channels import recommendations_channel
 from tests.browser.conftest import (
     LiveServer,
     login,
