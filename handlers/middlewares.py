@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from handlers.clients import trusted_origin
 from handlers.errors import error_response
-from handlers.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
+from handlers.keys import AUTH_USER, AUTHENTICATOR, METRICS, REQUEST_ID
 from handlers.route_info import RouteInfo, route_info
 from handlers.shedding import shed_check
 from services.auth_user import Authenticator, AuthUser
@@ -158,9 +159,7 @@ def same_origin(request: web.Request) -> bool:
             return False
         parts = urlsplit(referer)
         origin = f"{parts.scheme}://{parts.netloc}"
-    allowed = request.app[CONFIG].server.allowed_origins
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in allowed
+    return trusted_origin(request, origin)
 
 
 def admit(request: web.Request, info: RouteInfo) -> Awaitable[None] | None:

@@ -25,8 +25,8 @@ from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import current_user
+from handlers.conn_registry import DIRECT_LIMIT
 from handlers.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
-from handlers.write_now import DIRECT_LIMIT
 from services.auth_user import AuthUser
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any, Protocol
 
 from db.pool import Database
 from db.queries import activity as q
+from services.clock import now_iso
 from services.events.channels import recommendations_channel
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class AdaptiveEngine:
         metadata = {
             "interaction_id": p.interaction_id,
             "analysis_confidence": round(p.confidence, 2),
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": now_iso(),
             **p.extra,
         }
         row = await self._db.fetch_one(

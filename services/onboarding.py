@@ -16,6 +16,7 @@ from db.pool import Database
 from db.queries import onboarding as q
 from services.adaptive import EventPublisher
 from services.analysis_queue import AnalysisQueue
+from services.clock import now_iso
 from services.errors import NotFound
 from services.events.channels import onboarding_channel
 
@@ -115,7 +116,7 @@ class OnboardingService:
     async def notify_onboarding_changed(self, user_id: str) -> bool:
         """Announce that the user's onboarding inputs changed (best effort, never raises);
         False when the notice could not be published."""
-        data = {"user_id": str(user_id), "at": datetime.now(UTC).isoformat()}
+        data = {"user_id": str(user_id), "at": now_iso()}
         try:
             await self._bus.publish(onboarding_channel(str(user_id)), CHANGED_EVENT, data)
         except Exception:  # Redis down or slow: the change itself is already stored

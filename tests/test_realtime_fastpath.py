@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from handlers.write_now import DIRECT_LIMIT
+from handlers.conn_registry import DIRECT_LIMIT
 from handlers.ws.connection import TRY_AGAIN_LATER, WsConnection, WsDeps
 from handlers.ws.frames import event_frame, event_text
 from handlers.ws.frames import text_frame as ws_text_frame

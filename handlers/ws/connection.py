@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 import uuid
@@ -20,10 +19,11 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from handlers.conn_registry import DIRECT_LIMIT
 from handlers.errors import error_code
-from handlers.write_now import DIRECT_LIMIT
 from handlers.ws.frames import event_frame, event_text, text_frame
 from services.auth_user import AuthUser
+from services.clock import now_iso
 from services.events import Event, EventHub, EventStats, SlowConsumer, Subscription
 from services.events.access import ChannelAccess
 from services.realtime_ports import ChatService, InteractionSink
@@ -37,10 +37,6 @@ TRY_AGAIN_LATER = 1013
 class _ConnLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
         return f"[ws {self.extra['ws_id']}] {msg}", kwargs  # type: ignore[index]
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
 
 
 class TokenBucket:

@@ -9,6 +9,7 @@ from functools import partial
 import orjson
 from aiohttp import WSMsgType, web
 
+from handlers.clients import trusted_origin
 from handlers.common import api
 from handlers.keys import (
     AUTH_USER,
@@ -33,10 +34,7 @@ log = logging.getLogger(__name__)
 def origin_allowed(request: web.Request) -> bool:
     """No Origin (not a browser), an allow-listed one, or the server's own origin."""
     origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in request.app[CONFIG].server.allowed_origins
+    return origin is None or trusted_origin(request, origin)
 
 
 async def _first_message_auth(ws: web.WebSocketResponse, request: web.Request) -> AuthUser | None:
@@ -82,7 +80,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         max_msg_size=cfg.limits.ws_max_frame_bytes,
         timeout=cfg.events.send_timeout_s,
         # Small JSON messages; per-connection deflate would cost CPU on every fan-out
-        # and rules out the hub's direct writes (handlers/write_now.py).
+        # and rules out the hub's direct writes (handlers/conn_registry.py: DIRECT_LIMIT).
         compress=False,
     )
     await ws.prepare(request)
