@@ -7,11 +7,9 @@ from aiohttp import web
 from handlers.common import (
     api,
     current_user,
-    decode_time_cursor,
-    encode_cursor,
     json_response,
+    keyset_page,
     load_body,
-    load_query,
 )
 from handlers.keys import CAREER
 from handlers.schemas.career import (
@@ -49,13 +47,7 @@ async def create(request: web.Request) -> web.Response:
     errors=(401, 422),
 )
 async def list_paths(request: web.Request) -> web.Response:
-    user = current_user(request)
-    query = load_query(request, PageQuerySchema)
-    items, nxt = await request.app[CAREER].list_learning_paths(
-        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
-    )
-    next_cursor = encode_cursor(nxt[0].isoformat(), nxt[1]) if nxt else None
-    return json_response({"items": items, "next_cursor": next_cursor})
+    return await keyset_page(request, PageQuerySchema, request.app[CAREER].list_learning_paths)
 
 
 @api(

@@ -8,7 +8,6 @@ Registered last in create_app: it needs the loop monitor, metrics, breakers and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -26,6 +25,7 @@ from handlers.keys import (
     TASK_COUNTS,
     TASK_OUTCOMES,
 )
+from server.owned import owned_task
 from services.observability.metrics import Metrics, multiprocess_enabled
 from services.observability.shedding import LoadShedder
 
@@ -112,13 +112,10 @@ async def observability_ctx(app: web.Application) -> AsyncIterator[None]:
     figures = SharedFigures(app)
     source = _source(figures, shedder, app.get(TASK_OUTCOMES))
     metrics.sources.append(source)
-    task = asyncio.create_task(figures.run(cfg.metrics_interval_s), name="metrics-shared")
     try:
-        yield
+        async with owned_task(figures.run(cfg.metrics_interval_s), name="metrics-shared"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         metrics.sources.remove(source)
         undo_shed()
         undo_lag()
@@ -135,12 +132,9 @@ async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
             metrics.flush_requests()
             metrics.pull_sources()
 
-    task = asyncio.create_task(bridge(), name="metrics-bridge")
     try:
-        yield
+        async with owned_task(bridge(), name="metrics-bridge"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         if multiprocess_enabled():  # drop this process's live gauges from the aggregate
             prom_multiprocess.mark_process_dead(os.getpid())

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -33,6 +32,7 @@ from handlers.keys import (
     WS_CONNECTIONS,
 )
 from handlers.sse import stop_sse_streams
+from server.owned import owned_task
 from server.resources import make_redis
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
@@ -103,15 +103,11 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[SYSTEM_SNAPSHOT] = snapshot
     await hub.start()
-    metrics = asyncio.create_task(
-        _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s), name="metrics"
-    )
+    publisher = _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s)
     try:
-        yield
+        async with owned_task(publisher, name="metrics"):
+            yield
     finally:
-        metrics.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await metrics
         await hub.stop()
         await reader.aclose()
 

@@ -138,14 +138,6 @@ class LocalCircuitBreaker(GuardMixin):
         ):
             await self._open(f)
 
-    async def record_success(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` succeeded."""
-        await self._record(permit, True)
-
-    async def record_failure(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` failed."""
-        await self._record(permit, False)
-
     async def release(self, permit: Permit) -> None:
         """Give a permit back unrecorded (the caller went away); frees a probe lease."""
         if permit.token is not None and permit.token == self._probe_token:

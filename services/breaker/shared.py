@@ -193,14 +193,6 @@ class RedisCircuitBreaker(GuardMixin):
         if result is not None:
             await self._notify(result)
 
-    async def record_success(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` succeeded."""
-        await self._record(permit, True)
-
-    async def record_failure(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` failed."""
-        await self._record(permit, False)
-
     async def release(self, permit: Permit) -> None:
         """Give a permit back unrecorded (the caller went away); frees a probe lease."""
         if not permit.shared:
