@@ -1,1 +1,4 @@
-"""Marshmallow schemas of the request and response bodies, one module per area."""
+"""Marshmallow schemas of the request and response bodies, one module per area.
+
+May import ``services`` (for shared constants); never ``server``.
+"""
