@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from handlers.asyncapi import build_asyncapi
+from handlers.asyncapi_html import nav, render_asyncapi_html
 from handlers.common import api, json_response
-from server.asyncapi import build_asyncapi
-from server.asyncapi_html import nav, render_asyncapi_html
-from server.keys import CONFIG
-from server.metrics import metrics_endpoint
-from server.openapi import build_openapi
+from handlers.keys import CONFIG, METRICS
+from handlers.openapi import build_openapi
 
 # Swagger UI from static/vendor/ (see `make vendor`) plus an external start-up script:
 # no inline script or style, so the strict Content-Security-Policy needs no exception.
@@ -77,4 +77,5 @@ async def events_page(request: web.Request) -> web.Response:
 
 @api("Prometheus metrics (text format)", auth=False, content_type="text/plain", tags=("ops",))
 async def metrics(request: web.Request) -> web.Response:
-    return await metrics_endpoint(request)
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -20,8 +20,8 @@ from handlers import (
     recommendations,
     system,
     tasks,
-    ws,
 )
+from handlers.ws import endpoint as ws
 
 # server/static: a link to the top-level static/ in a checkout, a copy in the wheel.
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -18,7 +18,7 @@ from handlers.schemas.realtime import (
     SSE_STREAMS,
     WS_CHANNELS,
 )
-from server.ws.protocol import HANDLERS
+from handlers.ws.protocol import COMMANDS as HANDLERS
 from tests.helpers import register_user
 from tests.task_helpers import create_task, watch
 from tests.test_ws import recv, ws_url

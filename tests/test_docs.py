@@ -9,7 +9,7 @@ from pathlib import Path
 
 from handlers.schemas.realtime import ERROR_CODES, SERVER_MESSAGES, SSE_STREAMS, WS_CHANNELS
 from server.config_reference import render
-from server.metrics import HELP
+from services.observability.metrics import HELP
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

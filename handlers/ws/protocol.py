@@ -7,44 +7,21 @@ what the server accepts and what it documents cannot drift apart.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from marshmallow import Schema, ValidationError
-from redis.exceptions import RedisError
 
+from handlers.errors import error_code
 from handlers.schemas.realtime import CLIENT_MESSAGES
-from server.ws.connection import WsConnection
-from services.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
+from handlers.ws.connection import WsConnection
+from services.clock import now_iso
+from services.errors import NotFound, ValidationFailed
 from services.events import InvalidEventId
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
-def error_code(exc: BaseException) -> tuple[str, str]:
-    """The ``error`` code and message for an exception (domain errors mapped in one place)."""
-    if isinstance(exc, NotFound):
-        return "not_found", exc.detail
-    if isinstance(exc, Forbidden):
-        return "forbidden", exc.detail
-    if isinstance(exc, ValidationFailed):
-        return "invalid_fields", exc.detail
-    if isinstance(exc, RateLimited):
-        return "rate_limited", exc.detail
-    if isinstance(exc, DomainError) and exc.status == 503:
-        return "unavailable", exc.detail
-    if isinstance(exc, DomainError) and exc.status < 500:
-        return "bad_request", exc.detail
-    if isinstance(exc, (RedisError, OSError, TimeoutError)):
-        return "unavailable", "A dependency is unavailable; retry shortly."
-    return "internal", "An unexpected error occurred."
 
 
 class BadField(Exception):
@@ -85,7 +62,7 @@ async def unsubscribe(conn: WsConnection, msg: dict[str, Any]) -> None:
 
 
 async def ping(conn: WsConnection, msg: dict[str, Any]) -> None:
-    reply: dict[str, Any] = {"type": "pong", "server_time": _now()}
+    reply: dict[str, Any] = {"type": "pong", "server_time": now_iso()}
     if msg.get("id") is not None:
         reply["id"] = msg["id"]
     conn.send(reply)
@@ -119,7 +96,7 @@ async def auth(conn: WsConnection, msg: dict[str, Any]) -> None:
     conn.error("bad_request", "Already authenticated.", msg.get("id"))
 
 
-HANDLERS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] = {
+COMMANDS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] = {
     "subscribe": subscribe,
     "unsubscribe": unsubscribe,
     "ping": ping,
@@ -131,8 +108,8 @@ HANDLERS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] =
 
 # One instance per type: marshmallow schemas hold no per-load state.
 SCHEMAS: dict[str, Schema] = {name: schema() for name, schema in CLIENT_MESSAGES.items()}
-if set(SCHEMAS) != set(HANDLERS):  # a type documented but not handled, or the reverse
-    raise RuntimeError(f"WebSocket schemas and handlers differ: {set(SCHEMAS) ^ set(HANDLERS)}")
+if set(SCHEMAS) != set(COMMANDS):  # a type documented but not handled, or the reverse
+    raise RuntimeError(f"WebSocket schemas and handlers differ: {set(SCHEMAS) ^ set(COMMANDS)}")
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -156,7 +133,7 @@ async def handle_message(conn: WsConnection, text: str) -> None:
     raw_id = raw.get("id")
     msg_id = raw_id if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
     kind: str = raw["type"]
-    handler = HANDLERS.get(kind)
+    handler = COMMANDS.get(kind)
     if handler is None:
         conn.error("unknown_type", f"Unknown message type {kind[:40]!r}.", msg_id)
         return
