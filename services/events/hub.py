@@ -278,6 +278,7 @@ class EventHub:
                 self._filling.setdefault(channel, [])
                 self._to_fill.add(channel)
         self.stats.hub_resyncs += 1
+        self.stats.notify()
         self._fill_wake.set()
 
     async def _fill_loop(self) -> None:
@@ -334,6 +335,7 @@ class EventHub:
         them gets a ``reset`` instead of a silent gap."""
         log.warning("history of %s lost across the reconnect; subscribers must resume", channel)
         self.stats.hub_resets += 1
+        self.stats.notify()
         for sub in list(self._subs.get(channel, ())):
             sub.interrupt()
         self._filling.pop(channel, None)

@@ -201,21 +201,24 @@ class LiveLink:
     async def _read(self, pubsub: Any) -> None:
         loop = asyncio.get_running_loop()
         last_seen = loop.time()
-        pinged = False
+        pinged_at: float | None = None
         while not self._stopping:
             if pubsub is self._kicked:
                 raise LinkDown("the sender found the connection broken")
             first = await pubsub.parse_response(block=False, timeout=self._poll_s)
             now = loop.time()
             if first is None:
-                if now - last_seen > self._silent_s:
+                # Quiet for a poll period: PING, and give up on a connection that does
+                # not answer in time (a peer gone without a reset never errors a read).
+                if pinged_at is None:
+                    if now - last_seen >= self._poll_s:
+                        pinged_at = now
+                        async with asyncio.timeout(self._timeout_s):
+                            await pubsub.execute_command("PING")
+                elif now - pinged_at > self._silent_s:
                     raise LinkDown("no answer to PING")
-                if not pinged and now - last_seen > self._poll_s:
-                    pinged = True
-                    async with asyncio.timeout(self._timeout_s):
-                        await pubsub.execute_command("PING")
                 continue
-            last_seen, pinged = now, False
+            last_seen, pinged_at = now, None
             batch = [first]
             while len(batch) < READ_BURST:
                 more = await pubsub.parse_response(block=False, timeout=0)
