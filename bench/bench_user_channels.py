@@ -11,8 +11,8 @@ carrying its publish time; one client process (bench/user_channels_client.py, ra
 protocols) records delivery latency. One server process per N.
 
 Reported per N: server CPU per delivered event (and the idle CPU of the same connections),
-delivery p50/p99, % delivered, Redis commands per published event (INFO commandstats
-over the publish window; the server's private Redis in the suite's set-up), load average.
+delivery p50/p99, % delivered, Redis commands and Redis CPU per published event (INFO
+over the publish window: use a Redis server of your own), load average.
 Goals (issue #17): CPU per event at 5,000 users <= 1.3x that at 500; p99 <= 50 ms at
 5,000 x 500/s; 100 % delivered. Run it on the code before a change too (same sitting,
 copy this file and user_channels_client.py into that tree) so the gain is a ratio.
@@ -88,6 +88,11 @@ def _channel_and_path(user: dict[str, str]) -> tuple[str, str, str]:
     return "ws", f"user:{user['id']}:recommendations", "/ws"
 
 
+def _redis_cpu_s(r: redis.Redis) -> float:
+    info: dict[str, Any] = r.info("cpu")  # type: ignore[assignment]
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
 def _commands(r: redis.Redis) -> int:
     info: dict[str, Any] = r.info("commandstats")  # type: ignore[assignment]
     return sum(int(v["calls"]) for v in info.values())
@@ -129,6 +134,11 @@ def _spec_file(users: list[dict[str, str]]) -> Path:
 def measure(n: int, rate: float, seconds: float, users: list[dict[str, str]]) -> dict[str, Any]:
     database_url, redis_url = services()
     r = redis.Redis.from_url(redis_url, socket_timeout=5)
+    channels = [_channel_and_path(u)[1] for u in users]
+    # The task streams replay their history to a new SSE client: start each run with the
+    # bench's own channels empty (they hold only what earlier runs published).
+    for i in range(0, len(channels), 500):
+        r.delete(*("fp:ev:" + ch for ch in channels[i : i + 500]))
     with fluentpro(database_url, redis_url, n) as (port, pid):
         spec = _spec_file(users)
         client = subprocess.Popen(
@@ -154,12 +164,13 @@ def measure(n: int, rate: float, seconds: float, users: list[dict[str, str]]) ->
         time.sleep(idle_window)
         idle_cpu_s = cpu_s(pid) - c0
         load0 = os.getloadavg()[0]
-        channels = [_channel_and_path(u)[1] for u in users]
         cmd0 = _commands(r)
+        rcpu0 = _redis_cpu_s(r)
         cpu0 = cpu_s(pid)
         published = asyncio.run(_publish(redis_url, channels, rate, seconds))
         time.sleep(2.0)  # stragglers
         cpu1 = cpu_s(pid)
+        rcpu1 = _redis_cpu_s(r)
         cmd1 = _commands(r)
         out, _ = client.communicate("STOP\n", timeout=120)
         spec.unlink(missing_ok=True)
@@ -179,6 +190,8 @@ def measure(n: int, rate: float, seconds: float, users: list[dict[str, str]]) ->
         server_idle_core_share=round(idle_cpu_s / idle_window, 3),
         cpu_ms_per_delivered_event=round(1000 * busy / max(delivered, 1), 4),
         cpu_ms_per_event_above_idle=round(1000 * (busy - idle_share) / max(delivered, 1), 4),
+        # Redis's own CPU: where the old design's O(channels) XREAD cost mostly went.
+        redis_cpu_ms_per_published_event=round(1000 * (rcpu1 - rcpu0) / max(published, 1), 4),
         # The INFO call itself counts once.
         redis_commands_per_published_event=round((cmd1 - cmd0 - 1) / max(published, 1), 3),
         loadavg_1m=[round(load0, 2), round(os.getloadavg()[0], 2)],

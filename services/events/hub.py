@@ -292,20 +292,31 @@ class EventHub:
                 results = await asyncio.gather(
                     *(self._fill(ch) for ch in chunk), return_exceptions=True
                 )
-                failed = [ch for ch, r in zip(chunk, results, strict=True) if r is not None]
+                failed = []
+                for ch, result in zip(chunk, results, strict=True):
+                    if isinstance(result, LINK_ERRORS):
+                        failed.append(ch)
+                    elif isinstance(result, Exception):
+                        # Not Redis being away: a bug. Retrying would repeat it; the
+                        # subscribers resume from their positions instead.
+                        log.error("gap fill of %s failed", ch, exc_info=result)
+                        self._lose(ch)
                 if failed:
                     self._to_fill.update(ch for ch in failed if ch in self._subs)
                     await asyncio.sleep(0.2)  # Redis is still away: try again shortly
 
     async def _fill(self, channel: str) -> None:
         """Fan out what ``channel`` missed, then what arrived live meanwhile, in order.
-        Returns None when done (or moot); an exception means "retry"."""
+        Returns None when done (or moot); a Redis error means "retry"."""
         try:
             while channel in self._subs:
                 await self._link.subscribe(channel)  # confirmed: nothing more is missed
                 key = stream_key(channel)
                 got = await self._bus.resync(
-                    channel, self._cursors.get(key, ZERO), self._epochs.get(channel)
+                    channel,
+                    self._cursors.get(key, ZERO),
+                    self._epochs.get(channel),
+                    count=self._batch,  # half a subscriber queue: a burst never drops one
                 )
                 if channel not in self._subs:
                     break

@@ -190,10 +190,13 @@ class LiveLink:
                 await self._connect()
                 backoff = 0.05
                 await self._read(self._pubsub)
-            except LINK_ERRORS as exc:
+            except Exception as exc:
                 if self._stopping:
                     return
-                log.warning("live link lost (%s); reconnecting", exc.__class__.__name__)
+                if isinstance(exc, LINK_ERRORS):
+                    log.warning("live link lost (%s); reconnecting", exc.__class__.__name__)
+                else:  # a bug must not end live delivery for good: log it, start over
+                    log.exception("live link failed; reconnecting")
                 await self._close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
@@ -240,7 +243,12 @@ class LiveLink:
             elif kind in (b"ssubscribe", b"sunsubscribe"):
                 self._confirmed(kind, response[1])
         if events:
-            await self._on_messages(events)
+            try:
+                await self._on_messages(events)
+            except LINK_ERRORS:
+                raise
+            except Exception:  # one bad fan-out must not stop the reader
+                log.exception("live messages could not be handed over")
 
     async def _send_loop(self) -> None:
         while not self._stopping:
