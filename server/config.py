@@ -61,11 +61,28 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class RedisConfig:
-    url: str = ""  # empty: a server on 127.0.0.1:6379, else an embedded one under ./var/
+    """One of three topologies: ``url`` (single server), ``sentinels`` + ``sentinel_master``
+    (failover through Redis Sentinel), or ``cluster_nodes`` (Redis Cluster seed nodes)."""
+
+    url: str = ""  # empty (and no sentinels/cluster): 127.0.0.1:6379, else embedded in ./var/
+    sentinels: tuple[str, ...] = ()  # "host:port" of each Sentinel
+    sentinel_master: str = ""  # the name the Sentinels monitor
+    db: int = field(default=0, metadata=_range(0, 15))  # Sentinel only; a URL carries its own
+    cluster_nodes: tuple[str, ...] = ()  # "host:port" seeds; the rest is discovered
     socket_timeout_s: float = field(default=1.0, metadata=_range(0.01))
     connect_timeout_s: float = field(default=1.0, metadata=_range(0.01))
     retries: int = field(default=0, metadata=_range(0, 5))
     max_connections: int = field(default=64, metadata=_range(2))
+    password: str = field(default="", repr=False, metadata={"secret": True})  # from env only
+    # FLUENTPRO_REDIS_SENTINEL_PASSWORD, when the Sentinels themselves require one.
+    sentinel_password: str = field(default="", repr=False, metadata={"secret": True})
+
+    @property
+    def topology(self) -> str:
+        """``single``, ``sentinel`` or ``cluster``."""
+        if self.cluster_nodes:
+            return "cluster"
+        return "sentinel" if self.sentinels else "single"
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,26 @@ def _first_error(messages: Any, prefix: str) -> str:
     return f"{prefix}: {messages}"
 
 
+def _check_redis_topology(cfg: RedisConfig) -> None:
+    """Exactly one topology, with well-formed addresses; no DB number on a cluster."""
+    chosen = [key for key in ("url", "sentinels", "cluster_nodes") if getattr(cfg, key)]
+    if len(chosen) > 1:
+        raise ConfigError(
+            f"redis.{chosen[1]}: choose one topology (url, sentinels or cluster_nodes), "
+            f"{chosen[0]} is set too"
+        )
+    for key in ("sentinels", "cluster_nodes"):
+        for item in getattr(cfg, key):
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(f"redis.{key}: {item!r} is not host:port")
+    if cfg.sentinels and not cfg.sentinel_master:
+        raise ConfigError("redis.sentinel_master: required with redis.sentinels")
+    if cfg.db and not cfg.sentinels:
+        what = "a cluster has only database 0" if cfg.cluster_nodes else "put it in redis.url"
+        raise ConfigError(f"redis.db: only for Sentinel ({what})")
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -319,6 +356,12 @@ def load_config(
 
     ai_key = env.get("FLUENTPRO_AI_API_KEY") or env.get("OPENAI_API_KEY") or ""
     built["ai"] = dataclasses.replace(built["ai"], api_key=ai_key)
+    built["redis"] = dataclasses.replace(
+        built["redis"],
+        password=env.get("FLUENTPRO_REDIS_PASSWORD", ""),
+        sentinel_password=env.get("FLUENTPRO_REDIS_SENTINEL_PASSWORD", ""),
+    )
+    _check_redis_topology(built["redis"])
     return Config(**built, pepper=env.get("FLUENTPRO_PEPPER", ""))
 
 

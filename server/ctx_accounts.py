@@ -23,6 +23,7 @@ from server.keys import (
     PASSWORDS,
     RATE_LIMITER,
     REDIS,
+    REDIS_CLIENTS,
 )
 from services.accounts import AccountService
 from services.hashing import PasswordHasher
@@ -102,7 +103,7 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     app[AUTHENTICATOR] = accounts
     app[PASSWORDS] = passwords
     listener = (
-        accounts.listen_for_invalidations(config.redis.url)
+        accounts.listen_for_invalidations(app[REDIS_CLIENTS].pubsub_url)
         if config.auth.local_session_cache
         else None
     )

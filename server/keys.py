@@ -33,6 +33,7 @@ from services.realtime_ports import (
     InteractionSink,
     TaskCountsProvider,
 )
+from services.redis_clients import RedisClients
 from services.system_status import SystemSnapshot
 from services.tasks.service import TaskService
 from services.tasks.worker import TaskWorker
@@ -40,7 +41,8 @@ from services.throttle import RateLimiter
 
 CONFIG = web.AppKey("config", Config)
 DB = web.AppKey("db", Database)
-REDIS = web.AppKey("redis", aioredis.Redis)
+REDIS = web.AppKey("redis", aioredis.Redis)  # a RedisCluster on a cluster (same commands)
+REDIS_CLIENTS = web.AppKey("redis_clients", RedisClients)  # builds clients for the topology
 CPU_POOL = web.AppKey("cpu_pool", ThreadPoolExecutor)
 
 # Set by the auth middleware on authenticated requests.

@@ -38,7 +38,7 @@ from server.config import AuthConfig
 from services.auth_user import AuthUser
 from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.hashing import PasswordHasher
-from services.invalidation_listener import InvalidationListener
+from services.invalidation_listener import InvalidationListener, UrlResolver
 from services.password_policy import check_password_policy
 from services.session_cache import LocalSessionCache
 from services.throttle import LoginThrottle
@@ -106,8 +106,9 @@ class AccountService:
 
     # -- the in-process cache ----------------------------------------------------------------
 
-    def listen_for_invalidations(self, redis_url: str) -> InvalidationListener:
-        """Enable the in-process session cache, guarded by a listener on *redis_url*."""
+    def listen_for_invalidations(self, redis_url: str | UrlResolver) -> InvalidationListener:
+        """Enable the in-process session cache, guarded by a listener on *redis_url* (or
+        on the URL a resolver names at each connection: the current Sentinel master)."""
         self._local = LocalSessionCache()
         self._listener = InvalidationListener(
             redis_url,
