@@ -1,0 +1,106 @@
+"""Real Redis Cluster and Sentinel topologies, and app processes served by them.
+
+One cluster and one Sentinel group are started for the package (in seconds) and shared
+by the smoke tests; the failover tests start their own, because they kill a master.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.processes import free_port, server_env, start, stop, wait_http
+from tests.redis_servers import Topology, available, start_cluster, start_sentinel
+
+KINDS = ["cluster", "sentinel"]
+
+
+def _need_redis() -> None:
+    if not available():
+        pytest.skip("redis-server / redis-cli not installed (make test installs them)")
+
+
+@pytest.fixture(scope="package")
+def redis_cluster() -> Iterator[Topology]:
+    """3 masters + 3 replicas on free loopback ports."""
+    _need_redis()
+    topo = start_cluster()
+    yield topo
+    topo.stop()
+
+
+@pytest.fixture(scope="package")
+def redis_sentinel() -> Iterator[Topology]:
+    """1 master, 1 replica, 3 Sentinels on free loopback ports."""
+    _need_redis()
+    topo = start_sentinel()
+    yield topo
+    topo.stop()
+
+
+@pytest.fixture(scope="package", params=KINDS)
+def topology(request: pytest.FixtureRequest) -> Topology:
+    """Each smoke test runs once on the cluster and once on the Sentinel group."""
+    topo: Topology = request.getfixturevalue(f"redis_{request.param}")
+    return topo
+
+
+@dataclass
+class App:
+    """One server process (``python -m server``) on its own port."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def app_env(database_url: str, topo: Topology, port: int, **extra: str) -> dict[str, str]:
+    """The server's environment with Redis chosen by ``topo`` (and no single-server URL)."""
+    env = server_env(database_url, "", port, **topo.env())
+    env.pop("FLUENTPRO_REDIS_URL", None)
+    env.update(
+        FLUENTPRO_TASKS_ENGINE_PROCESSES="0",  # two cores shared: batches use threads
+        FLUENTPRO_AI_BASE_URL="",
+        **extra,
+    )
+    return env
+
+
+def start_apps(database_url: str, topo: Topology, count: int = 2, **extra: str) -> list[App]:
+    """Start ``count`` server processes on ``topo`` and wait until each is ready."""
+    apps: list[App] = []
+    try:
+        for _ in range(count):
+            port = free_port()
+            apps.append(
+                App(port, start(["-m", "server"], app_env(database_url, topo, port, **extra)))
+            )
+        for app in apps:
+            wait_http(f"{app.url}/health/ready", timeout=60, proc=app.proc)
+    except BaseException:
+        stop_apps(apps)
+        raise
+    return apps
+
+
+def stop_apps(apps: list[App]) -> None:
+    for app in apps:
+        stop(app.proc)
+
+
+@pytest.fixture(scope="package")
+def apps(database_url: str, topology: Topology) -> Iterator[list[App]]:
+    """Two app processes on the topology under test: A without a task worker, B with one
+    (so the events of a task reach A's clients only through Redis)."""
+    started = start_apps(database_url, topology, 1, FLUENTPRO_TASKS_IN_PROCESS_WORKER="false")
+    try:
+        started += start_apps(database_url, topology, 1)
+        yield started
+    finally:
+        stop_apps(started)
