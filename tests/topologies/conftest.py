@@ -7,12 +7,14 @@ by the smoke tests; the failover tests start their own, because they kill a mast
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, server_env, start, stop, wait_http
+from tests.processes import ROOT, free_port, server_env, stop, wait_http
 from tests.redis_servers import Topology, available, start_cluster, start_sentinel
 
 KINDS = ["cluster", "sentinel"]
@@ -50,14 +52,26 @@ def topology(request: pytest.FixtureRequest) -> Topology:
 
 @dataclass
 class App:
-    """One server process (``python -m server``) on its own port."""
+    """One server process (``python -m server``) on its own port; its output goes to a
+    file (a pipe nobody reads fills up during a failover's warnings and stalls the app)."""
 
     port: int
     proc: subprocess.Popen[bytes]
+    log: Path
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _start_app(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
 
 
 def app_env(database_url: str, topo: Topology, port: int, **extra: str) -> dict[str, str]:
@@ -78,9 +92,9 @@ def start_apps(database_url: str, topo: Topology, count: int = 2, **extra: str) 
     try:
         for _ in range(count):
             port = free_port()
-            apps.append(
-                App(port, start(["-m", "server"], app_env(database_url, topo, port, **extra)))
-            )
+            log = topo.directory / f"app-{port}.log"
+            env = app_env(database_url, topo, port, **extra)
+            apps.append(App(port, _start_app(env, log), log))
         for app in apps:
             wait_http(f"{app.url}/health/ready", timeout=60, proc=app.proc)
     except BaseException:

@@ -21,6 +21,7 @@ from tests.topologies.conftest import App
 
 REQUEST_DEADLINE_S = 10.0  # a request that takes longer counts as a hang
 RETRY_PAUSE_S = 0.2  # clients here retry faster than Retry-After asks: the test is bounded
+WATCH_WITHIN_S = 60.0  # a task of 24 descriptions takes well under a second
 
 
 @dataclass
@@ -37,10 +38,12 @@ class Watch:
     """What one SSE or WebSocket watcher saw of one task."""
 
     task_id: str
+    via: str = ""
     ids: list[str] = field(default_factory=list)
     final: str | None = None
     resets: int = 0
     reconnects: int = 0
+    timed_out: bool = False
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Traffic:
                 task_id = body["task_id"]
                 self.tasks.append(task_id)
                 for i, watcher in enumerate(watchers):
-                    watch = Watch(task_id)
+                    watch = Watch(task_id, via=f"{('sse', 'ws')[i % 2]} on {watcher.url}")
                     self.watches.append(watch)
                     run = self.watch_sse if i % 2 == 0 else self.watch_ws
                     spawned.append(asyncio.create_task(run(watcher, watch)))
@@ -120,53 +123,68 @@ class Traffic:
     async def watch_sse(self, app: App, watch: Watch) -> None:
         """Follow a task's SSE stream to its final event, reconnecting with Last-Event-ID."""
         url = f"{app.url}/api/v1/tasks/{watch.task_id}/events"
-        async with asyncio.timeout(120):
-            while watch.final is None:
-                headers = dict(self.headers)
-                if watch.ids:
-                    headers["Last-Event-ID"] = watch.ids[-1]
-                try:
-                    async with self.http.get(url, headers=headers) as resp:
-                        if resp.status == 200:
-                            for event in await read_events(resp):
-                                self._saw(watch, event.event, event.id)
-                except aiohttp.ClientError:
-                    pass
-                if watch.final is None:
-                    watch.reconnects += 1
-                    await asyncio.sleep(RETRY_PAUSE_S)
+        try:
+            async with asyncio.timeout(WATCH_WITHIN_S):
+                while watch.final is None:
+                    await self._sse_once(url, watch)
+        except TimeoutError:
+            watch.timed_out = True
+
+    async def _sse_once(self, url: str, watch: Watch) -> None:
+        headers = dict(self.headers)
+        if watch.ids:
+            headers["Last-Event-ID"] = watch.ids[-1]
+        try:
+            async with self.http.get(url, headers=headers) as resp:
+                if resp.status == 200:
+                    for event in await read_events(resp):
+                        self._saw(watch, event.event, event.id)
+        except aiohttp.ClientError:
+            pass
+        if watch.final is None:
+            watch.reconnects += 1
+            await asyncio.sleep(RETRY_PAUSE_S)
 
     async def watch_ws(self, app: App, watch: Watch) -> None:
         """Follow a task's channel over WebSocket, resubscribing with last_event_id."""
+        try:
+            async with asyncio.timeout(WATCH_WITHIN_S):
+                while watch.final is None:
+                    await self._ws_once(app, watch)
+        except TimeoutError:
+            watch.timed_out = True
+
+    async def _ws_once(self, app: App, watch: Watch) -> None:
         channel = f"tasks:{watch.task_id}"
-        async with asyncio.timeout(120):
-            while watch.final is None:
-                try:
-                    async with self.http.ws_connect(f"{app.url}/ws", headers=self.headers) as ws:
-                        await ws.send_json(
-                            {
-                                "type": "subscribe",
-                                "channel": channel,
-                                "last_event_id": watch.ids[-1] if watch.ids else "0-0",
-                            }
-                        )
-                        async for msg in ws:
-                            if msg.type != aiohttp.WSMsgType.TEXT:
-                                break
-                            data = msg.json()
-                            if data.get("channel") != channel:
-                                continue
-                            if data["type"] == "reset":
-                                watch.resets += 1
-                            elif data["type"] == "event":
-                                self._saw(watch, data["event"], data.get("id"))
-                            if watch.final is not None:
-                                break
-                except aiohttp.ClientError:
-                    pass
-                if watch.final is None:
-                    watch.reconnects += 1
-                    await asyncio.sleep(RETRY_PAUSE_S)
+        try:
+            async with self.http.ws_connect(f"{app.url}/ws", headers=self.headers) as ws:
+                await ws.send_json(
+                    {
+                        "type": "subscribe",
+                        "id": channel,
+                        "channel": channel,
+                        "last_event_id": watch.ids[-1] if watch.ids else "0-0",
+                    }
+                )
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    data = msg.json()
+                    if data["type"] == "error" and data.get("id") == channel:
+                        break  # the subscription failed (Redis unavailable): again
+                    if data.get("channel") != channel:
+                        continue
+                    if data["type"] == "reset":
+                        watch.resets += 1
+                    elif data["type"] == "event":
+                        self._saw(watch, data["event"], data.get("id"))
+                    if watch.final is not None:
+                        break
+        except aiohttp.ClientError:
+            pass
+        if watch.final is None:
+            watch.reconnects += 1
+            await asyncio.sleep(RETRY_PAUSE_S)
 
     @staticmethod
     def _saw(watch: Watch, event: str, event_id: str | None) -> None:
