@@ -73,8 +73,9 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     ev = config.events
     stats = EventStats()
     bus = EventBus(app[REDIS], ev.retention_events, ev.stream_idle_ttl_s, stats=stats)
-    # Blocking reads need a socket timeout longer than the BLOCK period; two connections:
-    # the XREAD reader and the revocation pub/sub. They do not grow with clients.
+    # The hub's live link: one pub/sub connection (shard channels + the revocation
+    # broadcast; on a cluster, one per master that owns a subscribed channel) that does
+    # not grow with clients; its reads poll every hub_block_ms.
     reader = app[REDIS_CLIENTS].client(
         ClientSettings(
             socket_timeout_s=ev.hub_block_ms / 1000 + 5,

@@ -1,4 +1,5 @@
-"""The event bus: Redis Streams per channel, one hub per process fanning out to subscribers."""
+"""The event bus: each event in its channel's Redis Stream (history) and announced over
+sharded pub/sub (live); one hub per process fans live events out to its subscribers."""
 
 from services.events.bus import Event, EventBus, InvalidEventId, ReadResult
 from services.events.hub import EventHub, SlowConsumer, Subscription

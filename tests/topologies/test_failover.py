@@ -39,16 +39,6 @@ def fresh_topology(request: pytest.FixtureRequest) -> Iterator[Topology]:
 
 
 @pytest.fixture
-def bus_ready(fresh_topology: Topology, request: pytest.FixtureRequest) -> None:
-    """The event hub's multi-stream XREAD is refused on a cluster (CROSSSLOT) until the
-    bus publishes over sharded pub/sub (#17): the watchers there see nothing yet."""
-    if fresh_topology.kind == "cluster":
-        request.applymarker(
-            pytest.mark.xfail(reason="event hub not cluster-ready before #17", strict=True)
-        )
-
-
-@pytest.fixture
 def fresh_apps(database_url: str, fresh_topology: Topology) -> Iterator[list[App]]:
     started = start_apps(database_url, fresh_topology, 1, FLUENTPRO_TASKS_IN_PROCESS_WORKER="false")
     try:
@@ -99,7 +89,6 @@ async def test_master_killed_under_traffic(
     fresh_topology: Topology,
     fresh_apps: list[App],
     http: aiohttp.ClientSession,
-    bus_ready: None,
 ) -> None:
     topo, (a, b) = fresh_topology, fresh_apps
     traffic = Traffic([a, b], http)

@@ -30,16 +30,6 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def bus_ready(topology: Topology, request: pytest.FixtureRequest) -> None:
-    """The event hub's multi-stream XREAD is refused on a cluster (CROSSSLOT) until the
-    bus publishes over sharded pub/sub (issue #17); until then these fail, as expected."""
-    if topology.kind == "cluster":
-        request.applymarker(
-            pytest.mark.xfail(reason="event hub not cluster-ready before #17", strict=True)
-        )
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         yield session
@@ -100,7 +90,7 @@ async def test_login_throttle_holds_across_processes(
 
 
 async def test_task_events_reach_the_other_process_and_resume(
-    apps: list[App], http: aiohttp.ClientSession, bus_ready: None
+    apps: list[App], http: aiohttp.ClientSession
 ) -> None:
     """A task runs on B; A's SSE clients get its events live. One of them leaves after the
     first event and resumes on B with Last-Event-ID: it gets exactly the events the client
@@ -137,7 +127,7 @@ async def test_task_events_reach_the_other_process_and_resume(
 
 
 async def test_websocket_receives_events_of_a_task_run_elsewhere(
-    apps: list[App], http: aiohttp.ClientSession, bus_ready: None
+    apps: list[App], http: aiohttp.ClientSession
 ) -> None:
     a, b = apps
     _, headers = await register(http, a)
