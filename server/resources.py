@@ -15,9 +15,9 @@ from redis.asyncio.cluster import RedisCluster
 
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
+from handlers.config import Config, RedisConfig
+from handlers.keys import CONFIG, CPU_POOL, DB, REDIS, REDIS_CLIENTS
 from server import infra
-from server.config import Config, RedisConfig
-from server.keys import CONFIG, CPU_POOL, DB, REDIS, REDIS_CLIENTS
 from services.redis_clients import (
     CLUSTER,
     SENTINEL,

@@ -7,7 +7,7 @@ from redis.crc import key_slot
 
 from server.config import ConfigError, load_config
 from server.resources import topology_of
-from services.ai.breaker import RedisCircuitBreaker
+from services.breaker.shared import RedisCircuitBreaker
 from services.redis_clients import CLUSTER, SENTINEL, SINGLE, parse_addresses
 from services.throttle import LoginThrottle
 

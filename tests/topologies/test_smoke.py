@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from services.ai.breaker import CircuitOpen, RedisCircuitBreaker
+from services.breaker.shared import CircuitOpen, RedisCircuitBreaker
 from tests.ai_helpers import wait_until
 from tests.fake_ai import Behaviour, FakeAI
 from tests.helpers import DEFAULT_PASSWORD
