@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint format bench soak browser clean
+.PHONY: setup run test lint format bench soak browser redis-server clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: setup
 	$(BIN)/python -m server
 
 ## Lint (ruff, pinned), then the whole suite on its own database and Redis DB number.
-test: setup browser
+test: setup browser redis-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -30,6 +30,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null \
 	  || echo "WARNING: Chromium could not be installed; browser tests will be skipped."; }
+
+## redis-server and redis-cli for the Cluster and Sentinel tests (Debian's package).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) 2>/dev/null \
+	  || echo "WARNING: redis-server could not be installed; topology tests will be skipped."; }
 
 lint: setup
 	$(BIN)/ruff check .

@@ -16,8 +16,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from services.events.bus import ZERO, Event, EventBus, before, parse_id, stream_key
-from services.events.live import LINK_ERRORS, LiveLink
+from services.events.live import LINK_ERRORS
 from services.events.revocation import REVOKED_CHANNEL, Closer, Revocations
+from services.events.sharded_link import make_live_link
 from services.events.stats import EventStats
 from services.events.subscription import SlowConsumer, Subscription
 from services.events.wire import KEY_PREFIX, split_live
@@ -63,7 +64,7 @@ class EventHub:
         self._to_fill: set[str] = set()
         self._fill_wake = asyncio.Event()
         self._revocations = Revocations(self.stats)
-        self._link = LiveLink(
+        self._link = make_live_link(
             redis_for_live_reads,
             broadcast=REVOKED_CHANNEL,
             on_messages=self._on_live,

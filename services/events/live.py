@@ -103,6 +103,11 @@ class LiveLink:
 
     # -- subscriptions ---------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """The connection is open and its subscriptions have been sent."""
+        return self._connected.is_set()
+
     def is_live(self, channel: str) -> bool:
         """Subscribed and confirmed on the current connection."""
         return channel in self.wanted and not self._inflight.get(channel)
