@@ -19,6 +19,7 @@ from services.career.scoring import (
     detect_level,
     fit_of,
     join_names,
+    profile_text,
 )
 from services.career.taxonomy import SkillExtractor
 from services.errors import NotFound, ValidationFailed
@@ -107,6 +108,29 @@ class LocalCareerEngine:
     def role_match(self, text: str, profile: Mapping[str, Any] | None, role: Role) -> RoleMatch:
         """THE score of one role for (text, profile): what every feature shows for it."""
         return self.scorer.score(self.scorer.read(text, profile), role)
+
+    def person_match(self, profile: Mapping[str, Any] | None, role: Role) -> dict[str, Any]:
+        """How well the person fits ``role`` when no job text is involved (career report,
+        learning-path gaps, the coach): the role scored against the person's own text."""
+        match = self.role_match(profile_text(profile or {}, role.title), profile, role)
+        return {
+            "role_id": role.id,
+            "title": role.title,
+            "match_score": match.score,
+            "fit": match.fit,
+            "covered": [
+                self.catalog.skill_name(s) for s in role.skill_ids if s not in match.missing
+            ],
+            "missing": [self.catalog.skill_name(s) for s in match.missing],
+        }
+
+    def nearest_roles(self, text: str, limit: int = 3) -> list[dict[str, str]]:
+        """The catalog roles closest to ``text`` (for "no such role" answers)."""
+        return [{"role_id": r.id, "title": r.title} for r in self.scorer.nearest(text, limit)]
+
+    def recognise(self, text: str) -> list[dict[str, str]]:
+        """The skills read in ``text`` and the words that triggered each one."""
+        return self.recognised(self.scorer.read(text))
 
     def _role_reasoning(self, match: RoleMatch, level: str | None, has_profile: bool) -> str:
         role = match.role

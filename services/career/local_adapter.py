@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
-from services.career.catalog import Catalog
+from services.career.catalog import Catalog, Role
 from services.career.prompts import CHAT_FEATURE, PATH_FEATURE, ROLES_FEATURE
 from services.career.taxonomy import SkillExtractor
 
@@ -40,6 +40,12 @@ class CareerEngine(Protocol):
     def recommend_courses(
         self, goal: str, profile: Mapping[str, Any], limit: int
     ) -> Iterator[dict[str, Any]]: ...
+
+    def person_match(self, profile: Mapping[str, Any] | None, role: Role) -> dict[str, Any]: ...
+
+    def nearest_roles(self, text: str, limit: int = 3) -> list[dict[str, str]]: ...
+
+    def recognise(self, text: str) -> list[dict[str, str]]: ...
 
 
 class CareerLocalEngine:
