@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.career.catalog import Catalog, Course, Role
+from services.career.catalog import EXPERIENCE_LEVELS, Catalog, Course, Role
 from services.career.courses import CourseRecommender, profile_weekly_hours
 from services.career.planner import LearningPlanner
 from services.career.scoring import (
@@ -112,7 +112,33 @@ class LocalCareerEngine:
     def person_match(self, profile: Mapping[str, Any] | None, role: Role) -> dict[str, Any]:
         """How well the person fits ``role`` when no job text is involved (career report,
         learning-path gaps, the coach): the role scored against the person's own text."""
-        match = self.role_match(profile_text(profile or {}, role.title), profile, role)
+        match = self.role_match(profile_text(profile or {}), profile, role)
+        return self._person_fit(match)
+
+    def person_ranking(
+        self, profile: Mapping[str, Any] | None, hint: str = "", limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """Roles the person could move to next: not below their level nor their current
+        role, ordered by their profile plus ``hint`` (what they said they want), and
+        scored as ``person_match`` scores them, so every feature shows the same number."""
+        profile = profile or {}
+        own = self.scorer.read(profile_text(profile), profile)
+        steer = self.scorer.read(f"{profile_text(profile)} {hint}", profile) if hint else own
+        current = self.catalog.role(str(profile.get("current_role") or ""))
+        level = profile.get("experience_level") or (current.experience_level if current else None)
+        floor = EXPERIENCE_LEVELS.index(level) if level in EXPERIENCE_LEVELS else 0
+        picked = []
+        for match in self.scorer.rank(steer):
+            role = match.role
+            if role is current or EXPERIENCE_LEVELS.index(role.experience_level) < floor:
+                continue
+            picked.append(self._person_fit(self.scorer.score(own, role)))
+            if len(picked) == limit:
+                break
+        return picked
+
+    def _person_fit(self, match: RoleMatch) -> dict[str, Any]:
+        role = match.role
         return {
             "role_id": role.id,
             "title": role.title,

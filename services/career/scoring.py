@@ -65,7 +65,7 @@ def fit_of(score: int) -> str:
     return "strong" if score >= STRONG_FIT else "partial" if score >= PARTIAL_FIT else "weak"
 
 
-def profile_text(profile: Mapping[str, Any], target: str | None = None) -> str:
+def profile_text(profile: Mapping[str, Any]) -> str:
     """The text that stands for a person when a feature has no job text of its own
     (career report, learning-path gaps, the coach): role, level, skills, goals."""
     parts = []
@@ -81,8 +81,6 @@ def profile_text(profile: Mapping[str, Any], target: str | None = None) -> str:
         parts.append("Goals: " + ", ".join(str(g) for g in goals[:10]) + ".")
     elif isinstance(goals, str) and goals:
         parts.append(f"Goals: {goals}.")
-    if target:
-        parts.append(f"Aiming for: {target}.")
     return " ".join(parts) or "A professional looking for their next role."
 
 

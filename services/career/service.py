@@ -104,6 +104,20 @@ class CareerService:
         raw = await self.db.fetch_val(q.USER_PROFILE, {"user_id": user_id})
         return shaping_fields(raw)
 
+    # -- the coach's grounding ----------------------------------------------------------
+    async def coach_facts(
+        self, user_id: str, message: str, profile: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """What a coach answer to ``message`` rests on: the intent, the target role with
+        its score and gaps, the next roles, courses and the time at the user's weekly
+        hours, from the profile, the catalog, the latest learning path and the courses
+        the user finished. The provider and the built-in coach get the same facts."""
+        path = await self.db.fetch_one(q.LATEST_LEARNING_PATH, {"user_id": user_id})
+        done = await self.db.fetch_all(q.COMPLETED_COURSES, {"user_id": user_id})
+        return await self.local.coach_facts(
+            message, shaping_fields(profile), path, [row["course_id"] for row in done]
+        )
+
     # -- role recommendations -------------------------------------------------------------
     async def recommend_roles(
         self,

@@ -158,7 +158,7 @@ class TaskRunner:
 
         await self._step(attempt, 25, "Recommending roles.", "role_recommendations")
         roles = await self.career.recommend_roles(
-            profile_text(profile, target), limit=5, profile=profile, user_id=user_id
+            profile_text(profile), limit=5, profile=profile, user_id=user_id
         )
         recs = roles.get("recommendations") or []
         if not target and recs:
