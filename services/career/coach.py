@@ -141,13 +141,13 @@ class Coach:
 
     def intent(self, message: str, role: Role | None, skills: Sequence[str]) -> str:
         """The question's intent; off-topic when nothing in it is about work or learning."""
-        if not (_CAREER_WORDS.search(message) or role is not None or skills):
-            return OFF_TOPIC
         for name, pattern in _PATTERNS:
             if pattern.search(message):
                 if name == ROLE_INFO and role is None:
                     continue
                 return name
+        if not (_CAREER_WORDS.search(message) or role is not None or skills):
+            return OFF_TOPIC
         if _HOURS.search(message):
             return TIME
         return GAPS if role is not None else OVERVIEW

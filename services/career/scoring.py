@@ -141,6 +141,9 @@ class RoleScorer:
             )
             for role in catalog.roles
         ]
+        self._title_roots = [
+            {_root(t) for t in tokenize(role.title)} or {""} for role in catalog.roles
+        ]
         self._titles = [
             " " + " ".join(tokenize(role.title, drop_stopwords=False)) + " "
             for role in catalog.roles
@@ -210,9 +213,24 @@ class RoleScorer:
         return matches
 
     def nearest(self, text: str, limit: int = 3) -> list[Role]:
-        """The roles whose titles and descriptions read closest to ``text``."""
+        """The roles closest to ``text`` when it names a role the catalog lacks: the
+        words shared with each title first, then the wording of the whole role."""
+        words = {_root(t) for t in tokenize(text)}
         reading = self.read(text)
-        return [m.role for m in self.rank(reading)[:limit] if m.text_score > 0 or m.matched]
+        ranked = []
+        for match in self.rank(reading):
+            title = self._title_roots[self._index[match.role.id]]
+            shared = len(words & title)
+            if shared or match.text_score > 0:
+                closeness = shared / len(title) + 0.5 * shared / max(1, len(words))
+                ranked.append((-closeness, -match.text_score, match.role.slug, match.role))
+        ranked.sort(key=lambda r: r[:3])
+        return [r[3] for r in ranked[:limit]]
+
+
+def _root(word: str) -> str:
+    """A word's root for title comparisons ("engineering" and "engineer" agree)."""
+    return word[:-3] if len(word) > 6 and word.endswith("ing") else word
 
 
 def _level_adjustment(wanted: str | None, role_level: str) -> float:
