@@ -11,6 +11,8 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 
 from tests.career_helpers import signed_in
+from tests.conftest import AppFactory
+from tests.fake_ai import Behaviour, FakeAI
 from tests.helpers import Authed
 
 PROFILE = {
@@ -95,3 +97,24 @@ async def test_which_course_next_follows_the_path_and_what_was_finished(
     assert "learning path toward Data Engineer" in gaps
     assert f"{path['target_role']['match_score']}/100" in gaps
     await ws.close()
+
+
+async def test_the_provider_answers_from_the_same_facts(
+    make_client: AppFactory, fake_ai: FakeAI
+) -> None:
+    client = await make_client(ai={"base_url": fake_ai.url})
+    user = await signed_in(client, PROFILE)
+    fake_ai.set(Behaviour(deltas=["Aim ", "for ", "Data ", "Engineer."]))
+    ws = await _open(client, user)
+    await ws.send_json({"type": "chat", "id": "p1", "message": "What role next?"})
+    deltas: list[str] = []
+    async with asyncio.timeout(15):
+        while (msg := await ws.receive_json())["type"] != "chat.done":
+            if msg["type"] == "chat.delta":
+                deltas.append(msg["delta"])
+    await ws.close()
+    assert msg["source"] == "ai" and "".join(deltas) == "Aim for Data Engineer."
+    sent = str(fake_ai.requests[-1])
+    # the built-in coach's facts: intent, the next roles with their one score
+    assert "next_role" in sent and "Data Engineer" in sent and "match_score" in sent
+    assert user.user["email"] not in sent
