@@ -125,7 +125,14 @@ class MilestoneSchema(Schema):
 
 class LearningPathSchema(Schema):
     id = fields.UUID(required=True)
-    target_role = fields.Dict(required=True)
+    target_role = fields.Dict(
+        required=True,
+        metadata={
+            "description": "{role_id, title, weekly_hours, total_hours, match_score, fit}: "
+            "match_score and fit are the person's fit for the role, the same number the "
+            "career report and the coach show (docs/recommendations.md)"
+        },
+    )
     timeline_weeks = fields.Integer(required=True)
     weekly_hours = fields.Float(allow_none=True)
     milestones = fields.List(fields.Nested(MilestoneSchema), required=True)

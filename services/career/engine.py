@@ -63,8 +63,7 @@ class LocalCareerEngine:
         """Roles matching a job description (API.md shape without source/processed_at)."""
         limit = max(1, min(int(limit), 25))
         reading = self.scorer.read(job_description or "", profile)
-        ranked = self.scorer.rank(reading)
-        top = [m for m in ranked if m.score >= MIN_MATCH_SCORE][:limit]
+        top = [m for m in self.scorer.rank(reading, limit) if m.score >= MIN_MATCH_SCORE]
         has_profile = bool(reading.profile_skills)
         recommendations = []
         confidences = []
@@ -128,7 +127,7 @@ class LocalCareerEngine:
         level = profile.get("experience_level") or (current.experience_level if current else None)
         floor = EXPERIENCE_LEVELS.index(level) if level in EXPERIENCE_LEVELS else 0
         picked = []
-        for match in self.scorer.rank(steer):
+        for match in self.scorer.rank(steer, 60):
             role = match.role
             if role is current or EXPERIENCE_LEVELS.index(role.experience_level) < floor:
                 continue

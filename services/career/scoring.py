@@ -97,10 +97,7 @@ class Reading:
     top_text: float
     padded_tokens: str
 
-    @property
-    def known(self) -> frozenset[str]:
-        """The skills the person has: the profile's, else (no profile) the text's."""
-        return frozenset(self.profile_skills) if self.profile_skills else self.skills
+    known: frozenset[str]  # the person's skills: the profile's, else (no profile) the text's
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +138,8 @@ class RoleScorer:
             )
             for role in catalog.roles
         ]
+        self._levels = [role.experience_level for role in catalog.roles]
+        self._slugs = [role.slug for role in catalog.roles]
         self._title_roots = [
             {_root(t) for t in tokenize(role.title)} or {""} for role in catalog.roles
         ]
@@ -166,10 +165,12 @@ class RoleScorer:
         words = tokenize(text, drop_stopwords=False)
         query = [t for t in words if t in self._vocab and t not in STOPWORDS]
         scores = tuple(float(s) for s in self._bm25.get_scores(query)) if query else ()
+        profile_ids = tuple(self.profile_skills(profile))
         return Reading(
             mentions=mentions,
             skills=frozenset(m.skill for m in mentions),
-            profile_skills=tuple(self.profile_skills(profile)),
+            profile_skills=profile_ids,
+            known=frozenset(profile_ids) if profile_ids else frozenset(m.skill for m in mentions),
             level=level,
             text_scores=scores,
             top_text=max(scores, default=0.0),
@@ -179,38 +180,53 @@ class RoleScorer:
     def score(self, reading: Reading, role: Role) -> RoleMatch:
         """THE match score of ``role`` for a reading, 0-100 (docs/recommendations.md)."""
         i = self._index[role.id]
-        mentioned = reading.skills
-        required = self._required[i]
-        matched = tuple(s for s, _ in required if s in mentioned)
-        covered = sum(level for s, level in required if s in mentioned)
-        coverage = covered / (self._weight[i] or 1)
-        precision = len(matched) / len(mentioned) if mentioned else 0.0
+        value, bm25 = self._value(reading, i)
+        return self._match(reading, i, value, bm25)
+
+    def _value(self, reading: Reading, i: int) -> tuple[int, float]:
+        """The score of role ``i`` and its BM25 similarity (the number only: ranking
+        computes it for every role, so it allocates nothing)."""
+        mentioned, known = reading.skills, reading.known
+        matched = covered = had = 0
+        for skill, level in self._required[i]:
+            if skill in mentioned:
+                matched += 1
+                covered += level
+            if skill in known:
+                had += level
+        weight = self._weight[i] or 1
+        coverage = covered / weight
+        precision = matched / len(mentioned) if mentioned else 0.0
         skill_part = 0.6 * coverage + 0.4 * min(1.0, precision * 1.5)
         bm25 = reading.text_scores[i] if reading.text_scores else 0.0
         text_part = bm25 / (reading.top_text + TEXT_SATURATION) if reading.top_text > 0 else 0.0
-        known = reading.known
         if reading.profile_skills:
-            had = sum(level for s, level in required if s in known)
-            person = had / (self._weight[i] or 1)
-            raw = 0.5 * skill_part + 0.35 * text_part + 0.15 * person
+            raw = 0.5 * skill_part + 0.35 * text_part + 0.15 * (had / weight)
         else:
             raw = 0.6 * skill_part + 0.4 * text_part
-        score = 100 * raw + _level_adjustment(reading.level, role.experience_level)
+        score = 100 * raw + _level_adjustment(reading.level, self._levels[i])
         titled = self._titles[i] in reading.padded_tokens
         if titled:
             score += TITLE_BONUS
         if not matched:
             score = min(score, NO_SKILL_CAP)
-        elif len(matched) < 3 and coverage < 0.4 and not titled:
+        elif matched < 3 and coverage < 0.4 and not titled:
             score = min(score, WEAK_CAP)
-        missing = tuple(s for s, _ in required if s not in known)
-        return RoleMatch(role, max(0, min(100, round(score))), bm25, matched, missing)
+        return max(0, min(100, round(score))), bm25
 
-    def rank(self, reading: Reading) -> list[RoleMatch]:
-        """Every role scored, best first (ties: more similar wording, then slug)."""
-        matches = [self.score(reading, role) for role in self.catalog.roles]
-        matches.sort(key=lambda m: (-m.score, -m.text_score, m.role.slug))
-        return matches
+    def _match(self, reading: Reading, i: int, value: int, bm25: float) -> RoleMatch:
+        required = self._required[i]
+        known = reading.known
+        matched = tuple(s for s, _ in required if s in reading.skills)
+        missing = tuple(s for s, _ in required if s not in known)
+        return RoleMatch(self.catalog.roles[i], value, bm25, matched, missing)
+
+    def rank(self, reading: Reading, limit: int | None = None) -> list[RoleMatch]:
+        """Roles best first (ties: more similar wording, then slug), the first ``limit``
+        of them (all by default)."""
+        values = [(*self._value(reading, i), i) for i in range(len(self.catalog.roles))]
+        values.sort(key=lambda v: (-v[0], -v[1], self._slugs[v[2]]))
+        return [self._match(reading, i, value, bm25) for value, bm25, i in values[:limit]]
 
     def nearest(self, text: str, limit: int = 3) -> list[Role]:
         """The roles closest to ``text`` when it names a role the catalog lacks: the
