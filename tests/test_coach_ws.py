@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.career_helpers import signed_in
@@ -15,12 +16,19 @@ from tests.conftest import AppFactory
 from tests.fake_ai import Behaviour, FakeAI
 from tests.helpers import Authed
 
+NO_SHEDDING = {"shed_lag_ms": 60_000}
 PROFILE = {
     "current_role": "Data Analyst",
     "experience_level": "mid",
     "skills": ["SQL", "Python", "Apache Spark"],
     "weekly_hours": 4,
 }
+
+
+@pytest.fixture
+async def client(make_client: AppFactory) -> TestClient[Any, Any]:
+    # Load shedding is not under test here: a busy machine must not turn answers into 503s.
+    return await make_client(monitor=NO_SHEDDING)
 
 
 async def _ask(ws: aiohttp.ClientWebSocketResponse, chat_id: str, message: str) -> list[str]:
@@ -102,7 +110,7 @@ async def test_which_course_next_follows_the_path_and_what_was_finished(
 async def test_the_provider_answers_from_the_same_facts(
     make_client: AppFactory, fake_ai: FakeAI
 ) -> None:
-    client = await make_client(ai={"base_url": fake_ai.url})
+    client = await make_client(ai={"base_url": fake_ai.url}, monitor=NO_SHEDDING)
     user = await signed_in(client, PROFILE)
     fake_ai.set(Behaviour(deltas=["Aim ", "for ", "Data ", "Engineer."]))
     ws = await _open(client, user)
