@@ -8,6 +8,8 @@ from aiohttp import web
 
 from handlers.clients import client_address
 from handlers.common import api, current_user, json_response, load_body
+from handlers.keys import ACCOUNTS, CONFIG
+from handlers.middlewares import SESSION_COOKIE
 from handlers.schemas.accounts import (
     AccountUserSchema,
     AuthAnswerSchema,
@@ -15,8 +17,6 @@ from handlers.schemas.accounts import (
     MePatchSchema,
     RegisterBodySchema,
 )
-from server.keys import ACCOUNTS, CONFIG, ONBOARDING
-from server.middlewares import SESSION_COOKIE
 
 TAGS = ("accounts",)
 
@@ -106,5 +106,4 @@ async def patch_me(request: web.Request) -> web.Response:
     user = current_user(request)
     changes = await load_body(request, MePatchSchema)
     updated = await request.app[ACCOUNTS].update_me(user.id, changes)
-    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # profile / goals steps
     return json_response(updated)

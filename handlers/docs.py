@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from handlers.common import api, json_response
-from server.metrics import metrics_endpoint
-from server.openapi import build_openapi, render_docs_html
+from handlers.keys import METRICS
+from handlers.openapi import build_openapi, render_docs_html
 
 
 @api("This OpenAPI document", auth=False, tags=("docs",))
@@ -21,4 +22,5 @@ async def docs_page(request: web.Request) -> web.Response:
 
 @api("Prometheus metrics (text format)", auth=False, content_type="text/plain", tags=("ops",))
 async def metrics(request: web.Request) -> web.Response:
-    return await metrics_endpoint(request)
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from handlers.common import api, current_user, dumps_line
-from server.keys import EXPORT, REQUEST_ID
+from handlers.keys import EXPORT, REQUEST_ID
 from services.export import export_filename
 
 log = logging.getLogger(__name__)

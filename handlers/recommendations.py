@@ -10,15 +10,15 @@ from typing import Any
 from aiohttp import web
 
 from handlers.common import api, current_user, dumps_line, json_response, load_body, load_query
+from handlers.errors import stream_error
+from handlers.keys import CAREER
 from handlers.schemas.career import (
     CourseStreamQuerySchema,
     RolesAnswerSchema,
     RolesBodySchema,
     RolesQuerySchema,
 )
-from server.keys import CAREER, ONBOARDING
 from services.auth_user import AuthUser
-from services.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ async def roles_get(request: web.Request) -> web.Response:
     answer = await request.app[CAREER].recommend_roles(
         user.id, query["description"], limit=query["limit"], stored_profile=_profile(user)
     )
-    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
 
 
@@ -60,7 +59,6 @@ async def roles_post(request: web.Request) -> web.Response:
         limit=body["limit"],
         stored_profile=_profile(user),
     )
-    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
 
 
@@ -76,23 +74,6 @@ def _profile(user: AuthUser) -> Mapping[str, Any] | None:
 def _client_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
-
-
-def _error_line(exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, DomainError):
-        error: dict[str, Any] = {"message": exc.detail, "fallback_available": False}
-        if exc.errors:
-            error["details"] = exc.errors
-        if isinstance(exc, Unavailable):
-            error["details"] = {"retry_after_s": exc.retry_after}
-        return {"error": error}
-    return {
-        "error": {
-            "message": "The recommendations could not be completed.",
-            "details": {"produced_until": "see the lines above"},
-            "fallback_available": False,
-        }
-    }
 
 
 @api(
@@ -128,7 +109,9 @@ async def course_stream(request: web.Request) -> web.StreamResponse:
             if _client_gone(request):
                 return response
             try:
-                await response.write(dumps_line(_error_line(exc)))
+                await response.write(
+                    dumps_line(stream_error(exc, "The recommendations could not be completed."))
+                )
             except ConnectionResetError:
                 return response
     await response.write_eof()

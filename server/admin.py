@@ -19,8 +19,8 @@ from marshmallow import ValidationError
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
 from db.queries import accounts as q
+from handlers.config import Config
 from handlers.schemas.accounts import RegisterBodySchema
-from server.config import Config
 from server.ctx_accounts import pepper_for
 from services.hashing import PasswordHasher
 from services.password_policy import check_password_policy

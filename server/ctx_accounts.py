@@ -12,9 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import infra
-from server.config import Config
-from server.keys import (
+from handlers.config import Config
+from handlers.keys import (
     ACCOUNTS,
     AUTHENTICATOR,
     CONFIG,
@@ -24,6 +23,8 @@ from server.keys import (
     RATE_LIMITER,
     REDIS,
 )
+from server import infra
+from server.owned import owned_task
 from services.accounts import AccountService
 from services.hashing import PasswordHasher
 from services.passwords import PasswordService
@@ -118,12 +119,9 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
             except Exception:  # never let the retrier die; the next round tries again
                 log.exception("replaying session-cache deletions failed")
 
-    retrier = asyncio.create_task(replay_failed_forgets(), name="session-cache-retrier")
     try:
-        yield
+        async with owned_task(replay_failed_forgets(), name="session-cache-retrier"):
+            yield
     finally:
-        retrier.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retrier
         if listener is not None:
             await listener.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.career.catalog import EXPERIENCE_LEVELS, Catalog, Course, Role
@@ -22,6 +22,7 @@ from services.career.scoring import (
     profile_text,
 )
 from services.career.taxonomy import SkillExtractor
+from services.clock import utcnow
 from services.errors import NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -32,17 +33,13 @@ MAX_ALTERNATIVES = 5
 __all__ = ["LocalCareerEngine", "detect_level"]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class LocalCareerEngine:
     """Deterministic career recommendations over an in-memory catalog.
 
     Indexes are built once here, so each call is a few milliseconds.
     """
 
-    def __init__(self, catalog: Catalog, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, catalog: Catalog, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.catalog = catalog
         self.extractor = SkillExtractor(catalog)
         self.planner = LearningPlanner(catalog)

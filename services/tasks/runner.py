@@ -18,6 +18,7 @@ import redis.exceptions
 
 from db.pool import is_unavailable
 from services.career.scoring import profile_text
+from services.clock import now_iso
 from services.errors import DomainError, RateLimited, Unavailable
 from services.tasks.kinds import (
     BATCH_ROLE_MATCH,
@@ -27,7 +28,7 @@ from services.tasks.kinds import (
     SUCCEEDED,
     CareerPort,
 )
-from services.tasks.store import Attempt, ChunkedResult, TaskStore, now_iso
+from services.tasks.store import Attempt, ChunkedResult, TaskStore
 
 log = logging.getLogger(__name__)
 
