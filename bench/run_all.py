@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, tuple[list[str], int]] = {
     "login": (["bench/bench_login.py"], 180),  # writes bench/results/login.json
     "breaker": (["bench/bench_breaker.py", "--out", "bench/results/breaker.json"], 120),
     "recommendations": (["-m", "bench.bench_recommendations", "--out", "recommendations"], 240),
+    "answers": (["-m", "bench.bench_answers", "--out", "answers"], 300),
     "fanout": (["bench/bench_fanout.py", "--clients", "5000"], 600),
     "export": (["bench/bench_export.py", "--out", "bench/results/export.json"], 300),
     "tasks": (["-m", "bench.bench_tasks", "--out", "tasks"], 300),

@@ -54,11 +54,28 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class RedisConfig:
-    url: str = ""  # empty: a server on 127.0.0.1:6379, else an embedded one under ./var/
+    """One of three topologies: ``url`` (single server), ``sentinels`` + ``sentinel_master``
+    (failover through Redis Sentinel), or ``cluster_nodes`` (Redis Cluster seed nodes)."""
+
+    url: str = ""  # empty (and no sentinels/cluster): 127.0.0.1:6379, else embedded in ./var/
+    sentinels: tuple[str, ...] = ()  # "host:port" of each Sentinel
+    sentinel_master: str = ""  # the name the Sentinels monitor
+    db: int = field(default=0, metadata=_range(0, 15))  # Sentinel only; a URL carries its own
+    cluster_nodes: tuple[str, ...] = ()  # "host:port" seeds; the rest is discovered
     socket_timeout_s: float = field(default=1.0, metadata=_range(0.01))
     connect_timeout_s: float = field(default=1.0, metadata=_range(0.01))
     retries: int = field(default=0, metadata=_range(0, 5))
     max_connections: int = field(default=64, metadata=_range(2))
+    password: str = field(default="", repr=False, metadata={"secret": True})  # from env only
+    # FLUENTPRO_REDIS_SENTINEL_PASSWORD, when the Sentinels themselves require one.
+    sentinel_password: str = field(default="", repr=False, metadata={"secret": True})
+
+    @property
+    def topology(self) -> str:
+        """``single``, ``sentinel`` or ``cluster``."""
+        if self.cluster_nodes:
+            return "cluster"
+        return "sentinel" if self.sentinels else "single"
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,15 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from handlers.common import api, json_response
-from handlers.keys import DB, REDIS
+from handlers.keys import DB, REDIS, REDIS_CLIENTS
+from services.redis_clients import ping
 
 
 class HealthSchema(Schema):
     status = fields.String(required=True)
     pid = fields.Integer()
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+    redis_topology = fields.String(metadata={"description": "single, sentinel or cluster"})
 
 
 @api("Liveness: 200 while the process runs", response=HealthSchema, auth=False, tags=("health",))
@@ -48,14 +50,20 @@ async def _pg(request: web.Request) -> None:
 )
 async def ready(request: web.Request) -> web.Response:
     postgres, redis_state = await asyncio.gather(
-        _check(_pg(request)), _check(request.app[REDIS].ping())
+        _check(_pg(request)), _check(ping(request.app[REDIS]))
     )
     checks = {"postgres": postgres, "redis": redis_state}
+    topology = request.app[REDIS_CLIENTS].topology.kind
     failing = [name for name, state in checks.items() if state != "ok"]
     if failing:
         return json_response(
-            {"status": "unavailable", "checks": checks, "failing": failing},
+            {
+                "status": "unavailable",
+                "checks": checks,
+                "failing": failing,
+                "redis_topology": topology,
+            },
             status=503,
             headers={"Retry-After": "5"},
         )
-    return json_response({"status": "ok", "checks": checks})
+    return json_response({"status": "ok", "checks": checks, "redis_topology": topology})

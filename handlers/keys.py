@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         InteractionSink,
         TaskCountsProvider,
     )
+    from services.redis_clients import RedisClients
     from services.system_status import SystemSnapshot
     from services.tasks.service import TaskService
     from services.tasks.worker import TaskWorker
@@ -48,7 +49,9 @@ if TYPE_CHECKING:
 
 CONFIG = web.AppKey("config", Config)
 DB = web.AppKey("db", Database)
-REDIS = web.AppKey("redis", aioredis.Redis)
+REDIS = web.AppKey("redis", aioredis.Redis)  # a RedisCluster on a cluster (same commands)
+# Builds the topology's clients (single, Sentinel, Cluster): services/redis_clients.py.
+REDIS_CLIENTS: web.AppKey[RedisClients] = web.AppKey("redis_clients")
 CPU_POOL = web.AppKey("cpu_pool", ThreadPoolExecutor)
 
 # Set by the auth middleware on authenticated requests.

@@ -36,6 +36,13 @@ class ProblemSchema(Schema):
     detail = fields.String()
     request_id = fields.String()
     errors = fields.Dict()
+    suggestions = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "valid alternatives to what was asked, e.g. the nearest "
+            "catalog roles ({role_id, title}) for an unknown target role"
+        },
+    )
 
 
 def _schema_name(schema: type[Schema] | Schema) -> str:

@@ -42,11 +42,18 @@ def resolve_services(config: Config) -> tuple[Config, list[infra.Located]]:
     """Find PostgreSQL and Redis (configured, local, else embedded) and say which."""
     var = infra.var_dir()
     pg = infra.locate_postgres(config.database.url, "", var)
-    rd = infra.locate_redis(config.redis.url, 1, var)
     log.info("PostgreSQL (%s): %s", pg.how, infra.describe(pg.url))
-    log.info("Redis (%s): %s", rd.how, infra.describe(rd.url))
     print(f"FluentPro: PostgreSQL ({pg.how}) {infra.describe(pg.url)}", flush=True)
-    print(f"FluentPro: Redis ({rd.how}) {infra.describe(rd.url)}", flush=True)
+    if config.redis.topology != "single":  # Sentinel or Cluster: configured, never located
+        from server.resources import topology_of  # lazily: it imports every service
+
+        where = topology_of(config.redis).describe()
+        log.info("Redis (configured): %s", where)
+        print(f"FluentPro: Redis (configured) {where}", flush=True)
+        return config, [pg]
+    rd = infra.locate_redis(config.redis.url, 1, var)
+    log.info("Redis (%s): %s", rd.how, infra.describe(rd.url))
+    print(f"FluentPro: Redis ({rd.how}) single {infra.describe(rd.url)}", flush=True)
     return config.replace(database={"url": pg.url}, redis={"url": rd.url}), [pg, rd]
 
 

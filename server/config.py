@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields
 
-from handlers.config import Config
+from handlers.config import Config, RedisConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Inside the package (a link to the top-level config.yaml in a checkout, a copy in the
@@ -91,6 +91,26 @@ def _first_error(messages: Any, prefix: str) -> str:
     return f"{prefix}: {messages}"
 
 
+def _check_redis_topology(cfg: RedisConfig) -> None:
+    """Exactly one topology, with well-formed addresses; no DB number on a cluster."""
+    chosen = [key for key in ("url", "sentinels", "cluster_nodes") if getattr(cfg, key)]
+    if len(chosen) > 1:
+        raise ConfigError(
+            f"redis.{chosen[1]}: choose one topology (url, sentinels or cluster_nodes), "
+            f"{chosen[0]} is set too"
+        )
+    for key in ("sentinels", "cluster_nodes"):
+        for item in getattr(cfg, key):
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(f"redis.{key}: {item!r} is not host:port")
+    if cfg.sentinels and not cfg.sentinel_master:
+        raise ConfigError("redis.sentinel_master: required with redis.sentinels")
+    if cfg.db and not cfg.sentinels:
+        what = "a cluster has only database 0" if cfg.cluster_nodes else "put it in redis.url"
+        raise ConfigError(f"redis.db: only for Sentinel ({what})")
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -141,6 +161,12 @@ def load_config(
 
     ai_key = env.get("FLUENTPRO_AI_API_KEY") or env.get("OPENAI_API_KEY") or ""
     built["ai"] = dataclasses.replace(built["ai"], api_key=ai_key)
+    built["redis"] = dataclasses.replace(
+        built["redis"],
+        password=env.get("FLUENTPRO_REDIS_PASSWORD", ""),
+        sentinel_password=env.get("FLUENTPRO_REDIS_SENTINEL_PASSWORD", ""),
+    )
+    _check_redis_topology(built["redis"])
     return Config(**built, pepper=env.get("FLUENTPRO_PEPPER", ""))
 
 

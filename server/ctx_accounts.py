@@ -22,6 +22,7 @@ from handlers.keys import (
     PASSWORDS,
     RATE_LIMITER,
     REDIS,
+    REDIS_CLIENTS,
 )
 from server import infra
 from server.owned import owned_task
@@ -103,7 +104,7 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     app[AUTHENTICATOR] = accounts
     app[PASSWORDS] = passwords
     listener = (
-        accounts.listen_for_invalidations(config.redis.url)
+        accounts.listen_for_invalidations(app[REDIS_CLIENTS].pubsub_url)
         if config.auth.local_session_cache
         else None
     )

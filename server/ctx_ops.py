@@ -14,6 +14,7 @@ from handlers.keys import (
     AI_GATEWAY,
     BREAKER_STATES,
     BREAKERS,
+    CAREER,
     CHAT_SERVICE,
     DB,
     EVENT_BUS,
@@ -121,7 +122,7 @@ async def ops_ctx(app: web.Application) -> AsyncIterator[None]:
         user = await accounts.get_user(user_id)
         return dict(user.get("profile") or {})
 
-    app[CHAT_SERVICE] = CoachChat(gateway, load_profile)
+    app[CHAT_SERVICE] = CoachChat(gateway, load_profile, app[CAREER].coach_facts)
     metrics = app[METRICS]
     source = _metric_sources(app, publish.transitions)
     metrics.sources.append(source)

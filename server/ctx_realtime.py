@@ -25,6 +25,7 @@ from handlers.keys import (
     LOOP_MONITOR,
     METRICS,
     REDIS,
+    REDIS_CLIENTS,
     REQUEST_RATE,
     SSE_STREAMS,
     SYSTEM_SNAPSHOT,
@@ -33,11 +34,11 @@ from handlers.keys import (
 )
 from handlers.sse import stop_sse_streams
 from server.owned import owned_task
-from server.resources import make_redis
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
 from services.events.channels import SYSTEM
 from services.observability.monitor import LoopLagMonitor
+from services.redis_clients import ClientSettings
 from services.system_status import SystemSnapshot
 
 log = logging.getLogger(__name__)
@@ -74,15 +75,17 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     ev = config.events
     stats = EventStats()
     bus = EventBus(app[REDIS], ev.retention_events, ev.stream_idle_ttl_s, stats=stats)
-    # Blocking reads need a socket timeout longer than the BLOCK period; two connections:
-    # the XREAD reader and the revocation pub/sub. They do not grow with clients.
-    reader_cfg = config.replace(
-        redis={
-            "socket_timeout_s": ev.hub_block_ms / 1000 + 5,
-            "max_connections": 4,
-        }
+    # The hub's live link: one pub/sub connection (shard channels + the revocation
+    # broadcast; on a cluster, one per master that owns a subscribed channel) that does
+    # not grow with clients; its reads poll every hub_block_ms.
+    reader = app[REDIS_CLIENTS].client(
+        ClientSettings(
+            socket_timeout_s=ev.hub_block_ms / 1000 + 5,
+            connect_timeout_s=config.redis.connect_timeout_s,
+            retries=0,
+            max_connections=4,
+        )
     )
-    reader = make_redis(_redis_url(app, config.redis.url), reader_cfg, retries=0)
     # A read batch fits half a subscriber queue, so one burst never drops a fast client.
     batch = max(1, min(500, ev.subscriber_queue // 2))
     hub = EventHub(reader, bus, ev.subscriber_queue, block_ms=ev.hub_block_ms, batch=batch)
@@ -112,17 +115,6 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await hub.stop()
         await reader.aclose()
-
-
-def _redis_url(app: web.Application, configured: str) -> str:
-    """The URL the general client was opened with (an embedded server may have been found)."""
-    kwargs = app[REDIS].connection_pool.connection_kwargs
-    if configured:
-        return configured
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    host, port = kwargs.get("host", "127.0.0.1"), kwargs.get("port", 6379)
-    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
 
 
 async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: float) -> None:

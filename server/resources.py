@@ -10,18 +10,24 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import redis
-import redis.asyncio as aioredis
 from aiohttp import web
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.driver_info import DriverInfo
+from redis.asyncio.cluster import RedisCluster
 
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
-from handlers.config import Config
-from handlers.keys import CONFIG, CPU_POOL, DB, REDIS
+from handlers.config import Config, RedisConfig
+from handlers.keys import CONFIG, CPU_POOL, DB, REDIS, REDIS_CLIENTS
 from server import infra
+from services.redis_clients import (
+    CLUSTER,
+    SENTINEL,
+    SINGLE,
+    ClientSettings,
+    RedisClient,
+    RedisClients,
+    Topology,
+    parse_addresses,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,33 +91,37 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         await db.close()
 
 
-# CLIENT SETINFO metadata, resolved once. Left to its default, redis-py builds a DriverInfo
-# for every new connection and looks its own version up with importlib.metadata.version(),
-# which reads and parses the package's METADATA file: about 1 ms of CPU on the event loop
-# per connection. A burst of 32 logins opens 32 connections at once, and that alone held
-# the loop for 30-40 ms (bench/bench_login.py).
-DRIVER_INFO = DriverInfo(lib_version=redis.__version__)
+def topology_of(cfg: RedisConfig, url: str = "") -> Topology:
+    """The configured topology; ``url`` replaces ``cfg.url`` (a found or embedded server)."""
+    if cfg.topology == CLUSTER:
+        return Topology(CLUSTER, nodes=parse_addresses(cfg.cluster_nodes), password=cfg.password)
+    if cfg.topology == SENTINEL:
+        return Topology(
+            SENTINEL,
+            sentinels=parse_addresses(cfg.sentinels),
+            master=cfg.sentinel_master,
+            db=cfg.db,
+            password=cfg.password,
+            sentinel_password=cfg.sentinel_password,
+        )
+    return Topology(SINGLE, url=url or cfg.url)
 
 
-def make_redis(url: str, config: Config, *, retries: int | None = None) -> aioredis.Redis:
-    """A redis.asyncio client with explicit timeouts and retries (redis-py's default is 10)."""
+def client_settings(config: Config, *, retries: int | None = None) -> ClientSettings:
+    """The request path's client: the configured timeouts, retries and pool size."""
     cfg = config.redis
-    count = cfg.retries if retries is None else retries
-    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), count) if count else Retry(NoBackoff(), 0)
-    # A blocking pool: at the connection cap, a caller waits (up to the socket timeout) for
-    # a free connection instead of failing at once with MaxConnectionsError.
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
+    return ClientSettings(
+        socket_timeout_s=cfg.socket_timeout_s,
+        connect_timeout_s=cfg.connect_timeout_s,
+        retries=cfg.retries if retries is None else retries,
         max_connections=cfg.max_connections,
-        timeout=cfg.socket_timeout_s,
-        socket_timeout=cfg.socket_timeout_s,
-        socket_connect_timeout=cfg.connect_timeout_s,
-        retry=retry,
-        health_check_interval=15,
-        decode_responses=False,
-        driver_info=DRIVER_INFO,
     )
-    return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
+
+
+def make_redis(url: str, config: Config, *, retries: int | None = None) -> RedisClient:
+    """A client on the single server at ``url`` with the configured timeouts and retries."""
+    clients = RedisClients(topology_of(config.redis, url))
+    return clients.client(client_settings(config, retries=retries))
 
 
 # Connections opened before the app serves: a burst of requests (32 logins arriving
@@ -120,12 +130,14 @@ def make_redis(url: str, config: Config, *, retries: int | None = None) -> aiore
 REDIS_WARM_CONNECTIONS = 32
 
 
-async def warm_redis(client: aioredis.Redis, count: int) -> int:
+async def warm_redis(client: RedisClient, count: int) -> int:
     """Open up to ``count`` pooled connections now and return them to the pool.
 
     Best effort: a Redis that cannot be reached is left to the request path (which falls
     back or reports it), so start-up never fails here. Returns how many were opened.
     """
+    if isinstance(client, RedisCluster):
+        return 0  # one pool per node, opened as the slot map is learnt
     pool = client.connection_pool
     count = min(count, getattr(pool, "max_connections", count))
     taken: list[Any] = []
@@ -143,19 +155,24 @@ async def warm_redis(client: aioredis.Redis, count: int) -> int:
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The general-purpose Redis client (cache, counters, event streams)."""
+    """The topology's client factory and the general-purpose client (cache, counters,
+    event streams). Single Redis with no URL: a local server, else an embedded one."""
     config = app[CONFIG]
     url = config.redis.url
     located = None  # keeps an embedded server alive as long as this context
-    if not url:
+    if config.redis.topology == SINGLE and not url:
         loop = asyncio.get_running_loop()
         located = await loop.run_in_executor(None, infra.locate_redis, "", 1, infra.var_dir())
         url = located.url
-    client = make_redis(url, config)
-    app[REDIS] = client
+    clients = RedisClients(topology_of(config.redis, url))
+    log.info("Redis topology: %s", clients.topology.describe())
+    client = clients.client(client_settings(config))
+    app[REDIS_CLIENTS] = clients
+    app[REDIS] = client  # type: ignore[misc]  # Redis or RedisCluster: the same commands
     try:
         await warm_redis(client, REDIS_WARM_CONNECTIONS)
         yield
     finally:
         await client.aclose()
+        await clients.aclose()
         del located

@@ -37,7 +37,7 @@ from db.queries import accounts as q
 from services.auth_user import AuthUser
 from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.hashing import PasswordHasher
-from services.invalidation_listener import InvalidationListener
+from services.invalidation_listener import InvalidationListener, UrlResolver
 from services.onboarding import OnboardingNotices
 from services.password_policy import check_password_policy
 from services.session_cache import LocalSessionCache
@@ -119,8 +119,9 @@ class AccountService:
 
     # -- the in-process cache ----------------------------------------------------------------
 
-    def listen_for_invalidations(self, redis_url: str) -> InvalidationListener:
-        """Enable the in-process session cache, guarded by a listener on *redis_url*."""
+    def listen_for_invalidations(self, redis_url: str | UrlResolver) -> InvalidationListener:
+        """Enable the in-process session cache, guarded by a listener on *redis_url* (or
+        on the URL a resolver names at each connection: the current Sentinel master)."""
         self._local = LocalSessionCache()
         self._listener = InvalidationListener(
             redis_url,

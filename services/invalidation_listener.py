@@ -19,13 +19,16 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[bytes, bytes], None]
+UrlResolver = Callable[[], Awaitable[str]]
 
 
 class RespError(Exception):
@@ -112,7 +115,7 @@ class InvalidationListener:
 
     def __init__(
         self,
-        redis_url: str,
+        redis_url: str | UrlResolver,
         channels: list[str],
         on_message: MessageHandler,
         *,
@@ -121,7 +124,10 @@ class InvalidationListener:
         stale_after_s: float = 1.5,
         connect_timeout_s: float = 2.0,
     ) -> None:
-        self._url = redis_url
+        # A resolver is asked again on every reconnect: after a Sentinel failover it
+        # names the promoted master; on a cluster, another node than the one that died.
+        self._resolve = redis_url if callable(redis_url) else None
+        self._url = "" if callable(redis_url) else redis_url
         self._channels = channels
         self._on_message = on_message
         self._on_reset = on_reset
@@ -181,7 +187,7 @@ class InvalidationListener:
             try:
                 await self._session()
                 backoff = 0.1
-            except (OSError, TimeoutError, ValueError) as exc:
+            except (OSError, TimeoutError, ValueError, RedisError) as exc:
                 log.warning(
                     "invalidation listener: Redis unreachable (%s); retrying",
                     exc.__class__.__name__,
@@ -195,6 +201,8 @@ class InvalidationListener:
         loop = asyncio.get_running_loop()
         protocol = _Protocol(self)
         async with asyncio.timeout(self._connect_timeout_s):
+            if self._resolve is not None:
+                self._url = await self._resolve()
             transport, _ = await self._connect(loop, lambda: protocol)
         self._transport = transport
         try:

@@ -15,10 +15,10 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from services.errors import RateLimited
+from services.redis_clients import RedisClient, is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class _LocalCounters:
 class _RedisOrLocal:
     """Shared plumbing: run against Redis, fall back to the process on RedisError."""
 
-    def __init__(self, redis: aioredis.Redis, name: str) -> None:
+    def __init__(self, redis: RedisClient, name: str) -> None:
         self._redis = redis
         self._local = _LocalCounters()
         self._name = name
@@ -171,21 +171,33 @@ class LoginThrottle(_RedisOrLocal):
     after a quiet period. A successful login clears the account's counter.
     """
 
-    def __init__(self, redis: aioredis.Redis, policy: ThrottlePolicy) -> None:
+    def __init__(self, redis: RedisClient, policy: ThrottlePolicy) -> None:
         super().__init__(redis, "login throttle")
         self._policy = policy
         self._fail = redis.register_script(_FAIL_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
         self._blocked = redis.register_script(_BLOCKED_LUA)
         self._acquire = redis.register_script(_ACQUIRE_LUA)
+        self._cluster = is_cluster(redis)
         self._busy: set[str] = set()  # attempt leases while Redis is unreachable
         # Counters decay after a quiet period long enough to keep the longest delay meaningful.
         self._window_ms = int(max(policy.max_s * 4, 900.0) * 1000)
 
     @staticmethod
     def _keys(kind: str, value: str) -> tuple[str, str]:
-        base = f"{PREFIX}login:{kind}:{_digest(value)}"
+        # One hash tag per subject: a script touching a subject's counter, block marker
+        # (and, for an account, its attempt lease) runs on one cluster slot.
+        base = f"{{{PREFIX}login:{kind}:{_digest(value)}}}"
         return base + ":f", base + ":b"
+
+    async def _longest_block(self, blocks: list[str]) -> float:
+        """The longest remaining block among ``blocks``, in seconds (one round trip, or
+        one per key on a cluster, where the account's and the address's keys live in
+        different slots)."""
+        if not self._cluster:
+            return max(int(await self._blocked(keys=blocks)), 0) / 1000
+        waits = [int(await self._blocked(keys=[block])) for block in blocks]
+        return max([0, *waits]) / 1000
 
     def _subjects(self, email: str, address: str) -> list[tuple[str, str, int]]:
         p = self._policy
@@ -208,7 +220,7 @@ class LoginThrottle(_RedisOrLocal):
             wait = 0.0  # a block set at lease time refused the attempt already
         else:
             try:
-                wait = max(int(await self._blocked(keys=blocks)), 0) / 1000
+                wait = await self._longest_block(blocks)
             except RedisError as exc:
                 self._fallback(exc)
                 wait = 0.0
@@ -249,11 +261,19 @@ class LoginThrottle(_RedisOrLocal):
         :meth:`check` inside the block reuses that answer instead of asking Redis again.
         """
         account = _account(email)
-        key = f"{PREFIX}login:busy:{_digest(account)}"
+        counter, _ = self._keys("acct", account)
+        key = counter[: -len(":f")] + ":busy"  # the account's hash tag: one slot with its block
         blocks = [block for _, block, _ in self._subjects(email, address)]
         token = secrets.token_hex(8)
         wait = 0.0
         try:
+            if self._cluster:
+                # The address's block lives in another slot: read it first. A block set
+                # between this read and the lease only delays the refusal by one attempt.
+                wait = await self._longest_block(blocks[1:])
+                if wait > 0:
+                    raise _throttled(wait)
+                blocks = blocks[:1]
             acquired_flag, wait_ms = await self._acquire(
                 keys=[key, *blocks], args=[token, ATTEMPT_LEASE_MS]
             )
@@ -294,7 +314,7 @@ class LoginThrottle(_RedisOrLocal):
 class RateLimiter(_RedisOrLocal):
     """A fixed-window counter: at most ``limit`` hits per ``window_s`` for one key."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         super().__init__(redis, "rate limiter")
         self._hit = redis.register_script(_HIT_LUA)
 

@@ -1,9 +1,10 @@
 """A second OS process for the shared-breaker tests.
 
-``python -m tests.breaker_worker REDIS_URL NAME FAKE_URL OPTIONS_JSON`` then JSON lines on
+``python -m tests.breaker_worker REDIS NAME FAKE_URL OPTIONS_JSON`` then JSON lines on
 stdin: ``{"cmd": "state"}`` or ``{"cmd": "call", "n": K}``. Every answer is one JSON line
-on stdout; a call reports ``rejected``/``allowed`` per caller as soon as it is known, and
-``end`` when all its callers are done.
+on stdout (REDIS: a URL, or ``cluster:h:p,…`` / ``sentinel:h:p,…`` from
+tests/redis_servers.py); a call reports ``rejected``/``allowed`` per caller as soon as it
+is known, and ``end`` when all its callers are done.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from services.breaker.shared import CircuitOpen, RedisCircuitBreaker, make_breaker_redis
+from tests.redis_servers import breaker_client
 
 
 def emit(**event: Any) -> None:
@@ -39,7 +41,11 @@ async def one_call(breaker: RedisCircuitBreaker, session: aiohttp.ClientSession,
 
 async def main() -> None:
     redis_url, name, fake_url, options = sys.argv[1:5]
-    redis = make_breaker_redis(redis_url)
+    redis = (
+        breaker_client(redis_url)
+        if not redis_url.startswith("redis")
+        else make_breaker_redis(redis_url)
+    )
     breaker = RedisCircuitBreaker(redis, name, **json.loads(options))
     url = fake_url + "/chat/completions"
     loop = asyncio.get_running_loop()

@@ -216,7 +216,10 @@ def test_answer_has_the_api_shape(engine: LocalCareerEngine, catalog: Catalog) -
         "confidence_scores",
         "skill_gaps",
         "alternative_suggestions",
+        "fit",
+        "recognised_skills",
     }
+    assert answer["fit"] in ("strong", "partial", "weak")
     recs = answer["recommendations"]
     assert len(recs) == 4
     assert len(answer["confidence_scores"]) == len(recs)

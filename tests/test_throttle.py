@@ -24,7 +24,7 @@ async def test_attempt_refuses_a_held_account_without_taking_the_lease(
         async with throttle.attempt(email, address):
             pass
     assert caught.value.retry_after > 1  # the block's wait, not "another sign-in" (1 s)
-    assert await redis.keys("fluentpro:throttle:login:busy:*") == []
+    assert await redis.keys("{fluentpro:throttle:login:acct:*}:busy") == []
 
 
 async def test_check_inside_attempt_needs_no_round_trip_and_the_lease_is_released(
@@ -48,5 +48,5 @@ async def test_check_inside_attempt_needs_no_round_trip_and_the_lease_is_release
         with pytest.raises(RateLimited):  # one check at a time per account
             async with throttle.attempt(email, address):
                 pass
-    assert await redis.keys("fluentpro:throttle:login:busy:*") == []
+    assert await redis.keys("{fluentpro:throttle:login:acct:*}:busy") == []
     await throttle.check(email, address)  # outside: a real check, nothing held

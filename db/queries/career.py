@@ -79,3 +79,19 @@ ORDER BY slug
 LIMIT %(limit)s
 """
 )
+
+# The coach's grounding: the user's latest learning path ...
+LATEST_LEARNING_PATH = """
+SELECT target_role, timeline_weeks, milestones, skill_gaps
+FROM learning_paths WHERE user_id = %(user_id)s
+ORDER BY created_at DESC, id DESC LIMIT 1
+"""
+
+# ... and the courses they finished (bounded: the coach needs recent activity only).
+COMPLETED_COURSES = """
+SELECT DISTINCT course_id::text AS course_id FROM (
+    SELECT course_id FROM interactions
+    WHERE user_id = %(user_id)s AND type = 'complete' AND course_id IS NOT NULL
+    ORDER BY created_at DESC LIMIT 500
+) recent
+"""

@@ -53,6 +53,24 @@ class RolesQuerySchema(Schema):
     limit = fields.Integer(**_ROLE_LIMIT)
 
 
+def _fit() -> fields.String:
+    return fields.String(
+        metadata={
+            "enum": ["strong", "partial", "weak"],
+            "description": "strong: score >= 70; partial: 50-69; weak: below 50 "
+            "(nothing in the catalog fits well; docs/recommendations.md)",
+        }
+    )
+
+
+class RecognisedSkillSchema(Schema):
+    skill_id = fields.String(required=True)
+    name = fields.String(required=True)
+    matched_text = fields.String(
+        required=True, metadata={"description": "the words of the text that triggered it"}
+    )
+
+
 class RoleRecommendationSchema(Schema):
     role_id = fields.String(required=True)
     title = fields.String(required=True)
@@ -64,6 +82,7 @@ class RoleRecommendationSchema(Schema):
     family = fields.String()
     matched_skills = fields.List(fields.String())
     missing_skills = fields.List(fields.String())
+    fit = _fit()
 
 
 class RolesAnswerSchema(Schema):
@@ -74,6 +93,8 @@ class RolesAnswerSchema(Schema):
     skill_gaps = fields.List(fields.String(), required=True)
     alternative_suggestions = fields.List(fields.String(), required=True)
     weak_match = fields.Boolean()
+    fit = _fit()
+    recognised_skills = fields.List(fields.Nested(RecognisedSkillSchema))
     source = fields.String(required=True, metadata={"enum": ["ai", "cache", "local"]})
     processed_at = fields.DateTime(required=True)
 
@@ -104,7 +125,14 @@ class MilestoneSchema(Schema):
 
 class LearningPathSchema(Schema):
     id = fields.UUID(required=True)
-    target_role = fields.Dict(required=True)
+    target_role = fields.Dict(
+        required=True,
+        metadata={
+            "description": "{role_id, title, weekly_hours, total_hours, match_score, fit}: "
+            "match_score and fit are the person's fit for the role, the same number the "
+            "career report and the coach show (docs/recommendations.md)"
+        },
+    )
     timeline_weeks = fields.Integer(required=True)
     weekly_hours = fields.Float(allow_none=True)
     milestones = fields.List(fields.Nested(MilestoneSchema), required=True)

@@ -19,9 +19,6 @@ import secrets
 import time
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -41,6 +38,7 @@ from services.breaker.base import (
     notify,
 )
 from services.breaker.local import LocalCircuitBreaker
+from services.redis_clients import ClientSettings, RedisClient, RedisClients, Topology
 
 __all__ = [
     "CLOSED",
@@ -60,15 +58,17 @@ REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 REDIS_RETRY_INTERVAL_S = 1.0
 
 
-def make_breaker_redis(url: str, *, timeout_s: float = 0.2) -> Redis:
+def make_breaker_redis(url: str, *, timeout_s: float = 0.2) -> RedisClient:
     """A Redis client fit for the breaker: short timeouts, no retries, str responses."""
-    return Redis.from_url(
-        url,
-        retry=Retry(NoBackoff(), 0),
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        decode_responses=True,
-        health_check_interval=0,
+    return RedisClients(Topology(url=url)).client(
+        ClientSettings(
+            socket_timeout_s=timeout_s,
+            connect_timeout_s=timeout_s,
+            retries=0,
+            max_connections=64,
+            decode_responses=True,
+            health_check_interval_s=0,
+        )
     )
 
 
@@ -81,7 +81,7 @@ class RedisCircuitBreaker(GuardMixin):
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         name: str,
         *,
         failure_ratio: float = 0.5,

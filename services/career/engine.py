@@ -4,64 +4,33 @@ course recommendations from the catalog (no network, no database)."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from services.career.bm25 import IndexedBM25
 from services.career.catalog import EXPERIENCE_LEVELS, Catalog, Course, Role
 from services.career.courses import CourseRecommender, profile_weekly_hours
 from services.career.planner import LearningPlanner
-from services.career.taxonomy import SkillExtractor, tokenize
+from services.career.scoring import (
+    Reading,
+    RoleMatch,
+    RoleScorer,
+    article,
+    detect_level,
+    fit_of,
+    join_names,
+    profile_text,
+)
+from services.career.taxonomy import SkillExtractor
 from services.clock import utcnow
 from services.errors import NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
-TEXT_SATURATION = 12.0  # BM25 points added to the best score when normalising
-TITLE_BONUS = 6.0  # the text names the role's title
 MIN_MATCH_SCORE = 10  # roles scoring below this are not recommended
 MAX_GAPS = 12
 MAX_ALTERNATIVES = 5
-
-_LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "lead",
-        re.compile(
-            r"\b(principal|head of|director|vice president|vp|chief|cto|cfo|coo|ciso"
-            r"|team lead|tech lead|lead (?:engineer|developer|designer|analyst))\b",
-            re.I,
-        ),
-    ),
-    ("senior", re.compile(r"\b(senior|sr\.?)\b", re.I)),
-    (
-        "entry",
-        re.compile(
-            r"\b(junior|jr\.?|entry[- ]level|graduate|intern(?:ship)?|trainee|apprentice)\b", re.I
-        ),
-    ),
-    ("mid", re.compile(r"\b(mid[- ]level|intermediate)\b", re.I)),
-)
-_YEARS_RE = re.compile(r"\b(\d{1,2})\s*\+?\s*(?:-\s*\d{1,2}\s*)?(?:years|yrs)\b", re.I)
-
-
-def _join(names: list[str]) -> str:
-    if not names:
-        return ""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def detect_level(text: str) -> str | None:
-    """Seniority the text asks for: entry/mid/senior/lead, or None if it does not say."""
-    for level, pattern in _LEVEL_PATTERNS:
-        if pattern.search(text):
-            return level
-    years = [int(m.group(1)) for m in _YEARS_RE.finditer(text)]
-    if years:
-        most = max(years)
-        return "entry" if most < 2 else "mid" if most < 5 else "senior" if most < 9 else "lead"
-    return None
+__all__ = ["LocalCareerEngine", "detect_level"]
 
 
 class LocalCareerEngine:
@@ -75,26 +44,13 @@ class LocalCareerEngine:
         self.extractor = SkillExtractor(catalog)
         self.planner = LearningPlanner(catalog)
         self.courses = CourseRecommender(catalog, self.extractor, clock)
-        docs = []
-        for role in catalog.roles:
-            names = " ".join(catalog.skill_name(s) for s in role.skill_ids)
-            docs.append(tokenize(f"{role.title} {role.title} {role.description} {names}"))
-        self._role_bm25 = IndexedBM25.fit(docs)
-        self._role_vocab = set(self._role_bm25.idf)
-        self._role_weight = [sum(r.level for r in role.required_skills) for role in catalog.roles]
-        self._role_titles = [
-            " " + " ".join(tokenize(role.title, drop_stopwords=False)) + " "
-            for role in catalog.roles
-        ]
+        self.scorer = RoleScorer(catalog, self.extractor)
 
     # profiles ------------------------------------------------------------------
 
     def profile_skills(self, profile: Mapping[str, Any] | None) -> list[str]:
         """Skill ids from ``profile["skills"]`` (free-form names, synonyms allowed)."""
-        skills = (profile or {}).get("skills") or []
-        if not isinstance(skills, list | tuple):
-            return []
-        return self.extractor.normalize_many([s for s in skills if isinstance(s, str)])
+        return self.scorer.profile_skills(profile)
 
     # roles ----------------------------------------------------------------------
 
@@ -103,108 +59,122 @@ class LocalCareerEngine:
     ) -> dict[str, Any]:
         """Roles matching a job description (API.md shape without source/processed_at)."""
         limit = max(1, min(int(limit), 25))
-        text = job_description or ""
-        mentioned = self.extractor.extract(text)
-        mentioned_set = set(mentioned)
-        profile_ids = self.profile_skills(profile)
-        known = set(profile_ids) if profile_ids else mentioned_set
-        level = detect_level(text)
-        profile_level = (profile or {}).get("experience_level")
-        if level is None and profile_level in EXPERIENCE_LEVELS:
-            level = profile_level
-
-        all_tokens = " " + " ".join(tokenize(text, drop_stopwords=False)) + " "
-        query = [t for t in tokenize(text) if t in self._role_vocab]
-        scores = [float(s) for s in self._role_bm25.get_scores(query)] if query else []
-        top_text = max(scores, default=0.0)
-        scored: list[tuple[int, float, Role, list[str]]] = []
-        for i, role in enumerate(self.catalog.roles):
-            req_ids = role.skill_ids
-            matched = [s for s in req_ids if s in mentioned_set]
-            covered = sum(r.level for r in role.required_skills if r.skill in mentioned_set)
-            coverage = covered / (self._role_weight[i] or 1)
-            precision = len(matched) / len(mentioned_set) if mentioned_set else 0.0
-            skill_part = 0.6 * coverage + 0.4 * min(1.0, precision * 1.5)
-            bm25 = scores[i] if scores else 0.0
-            text_part = bm25 / (top_text + TEXT_SATURATION) if top_text > 0 else 0.0
-            if profile_ids:
-                had = sum(r.level for r in role.required_skills if r.skill in known)
-                fit = had / (self._role_weight[i] or 1)
-                raw = 0.5 * skill_part + 0.35 * text_part + 0.15 * fit
-            else:
-                raw = 0.6 * skill_part + 0.4 * text_part
-            score = 100 * raw + self._level_adjustment(level, role.experience_level)
-            if self._role_titles[i] in all_tokens:
-                score += TITLE_BONUS
-            if not matched:
-                score = min(score, 35)
-            scored.append((max(0, min(100, round(score))), bm25, role, matched))
-        scored.sort(key=lambda s: (-s[0], -s[1], s[2].slug))
-        top = [s for s in scored if s[0] >= MIN_MATCH_SCORE][:limit]
-
+        reading = self.scorer.read(job_description or "", profile)
+        top = [m for m in self.scorer.rank(reading, limit) if m.score >= MIN_MATCH_SCORE]
+        has_profile = bool(reading.profile_skills)
         recommendations = []
         confidences = []
-        evidence = min(1.0, (len(mentioned) + 2) / 8)
-        for score, _, role, matched in top:
-            missing = [s for s in role.skill_ids if s not in known]
+        evidence = min(1.0, (len(reading.mentions) + 2) / 8)
+        for match in top:
+            role = match.role
             recommendations.append(
                 {
                     "role_id": role.id,
                     "title": role.title,
                     "description": role.description,
-                    "match_score": score,
-                    "reasoning": self._role_reasoning(
-                        role, matched, missing, level, bool(profile_ids)
-                    ),
+                    "match_score": match.score,
+                    "fit": match.fit,
+                    "reasoning": self._role_reasoning(match, reading.level, has_profile),
                     "required_skills": [self.catalog.skill_name(s) for s in role.skill_ids],
                     "experience_level": role.experience_level,
                     "family": role.family,
-                    "matched_skills": [self.catalog.skill_name(s) for s in matched],
-                    "missing_skills": [self.catalog.skill_name(s) for s in missing],
+                    "matched_skills": [self.catalog.skill_name(s) for s in match.matched],
+                    "missing_skills": [self.catalog.skill_name(s) for s in match.missing],
                 }
             )
-            confidences.append(max(0, min(100, round(score * (0.55 + 0.45 * evidence)))))
+            confidences.append(max(0, min(100, round(match.score * (0.55 + 0.45 * evidence)))))
+        best = top[0].score if top else 0
         return {
             "recommendations": recommendations,
-            "reasoning": self._overall_reasoning(mentioned, level, top, profile_ids),
+            "reasoning": self._overall_reasoning(reading, top),
             "confidence_scores": confidences,
-            "skill_gaps": self._skill_gaps([t[2] for t in top[:3]], known),
-            "alternative_suggestions": self._alternatives([t[2] for t in top]),
+            "skill_gaps": self._skill_gaps([m.role for m in top[:3]], reading.known),
+            "alternative_suggestions": self._alternatives([m.role for m in top]),
+            "fit": fit_of(best),
+            "recognised_skills": self.recognised(reading),
         }
 
-    @staticmethod
-    def _level_adjustment(wanted: str | None, role_level: str) -> float:
-        if wanted is None:
-            return 0.0
-        distance = abs(EXPERIENCE_LEVELS.index(wanted) - EXPERIENCE_LEVELS.index(role_level))
-        return (4.0, 0.0, -6.0, -10.0)[distance]
+    def recognised(self, reading: Reading) -> list[dict[str, str]]:
+        """The skills read in the text and the words that triggered each one."""
+        return [
+            {"skill_id": m.skill, "name": self.catalog.skill_name(m.skill), "matched_text": m.words}
+            for m in reading.mentions
+        ]
 
-    def _role_reasoning(
-        self,
-        role: Role,
-        matched: list[str],
-        missing: list[str],
-        level: str | None,
-        has_profile: bool,
-    ) -> str:
-        names = [self.catalog.skill_name(s) for s in matched]
+    def role_match(self, text: str, profile: Mapping[str, Any] | None, role: Role) -> RoleMatch:
+        """THE score of one role for (text, profile): what every feature shows for it."""
+        return self.scorer.score(self.scorer.read(text, profile), role)
+
+    def person_match(self, profile: Mapping[str, Any] | None, role: Role) -> dict[str, Any]:
+        """How well the person fits ``role`` when no job text is involved (career report,
+        learning-path gaps, the coach): the role scored against the person's own text."""
+        match = self.role_match(profile_text(profile or {}), profile, role)
+        return self._person_fit(match)
+
+    def person_ranking(
+        self, profile: Mapping[str, Any] | None, hint: str = "", limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """Roles the person could move to next: not below their level nor their current
+        role, ordered by their profile plus ``hint`` (what they said they want), and
+        scored as ``person_match`` scores them, so every feature shows the same number."""
+        profile = profile or {}
+        own = self.scorer.read(profile_text(profile), profile)
+        steer = self.scorer.read(f"{profile_text(profile)} {hint}", profile) if hint else own
+        current = self.catalog.role(str(profile.get("current_role") or ""))
+        level = profile.get("experience_level") or (current.experience_level if current else None)
+        floor = EXPERIENCE_LEVELS.index(level) if level in EXPERIENCE_LEVELS else 0
+        picked = []
+        for match in self.scorer.rank(steer, 60):
+            role = match.role
+            if role is current or EXPERIENCE_LEVELS.index(role.experience_level) < floor:
+                continue
+            picked.append(self._person_fit(self.scorer.score(own, role)))
+            if len(picked) == limit:
+                break
+        return picked
+
+    def _person_fit(self, match: RoleMatch) -> dict[str, Any]:
+        role = match.role
+        return {
+            "role_id": role.id,
+            "title": role.title,
+            "match_score": match.score,
+            "fit": match.fit,
+            "covered": [
+                self.catalog.skill_name(s) for s in role.skill_ids if s not in match.missing
+            ],
+            "missing": [self.catalog.skill_name(s) for s in match.missing],
+        }
+
+    def nearest_roles(self, text: str, limit: int = 3) -> list[dict[str, str]]:
+        """The catalog roles closest to ``text`` (for "no such role" answers)."""
+        return [{"role_id": r.id, "title": r.title} for r in self.scorer.nearest(text, limit)]
+
+    def recognise(self, text: str) -> list[dict[str, str]]:
+        """The skills read in ``text`` and the words that triggered each one."""
+        return self.recognised(self.scorer.read(text))
+
+    def _role_reasoning(self, match: RoleMatch, level: str | None, has_profile: bool) -> str:
+        role = match.role
+        names = [self.catalog.skill_name(s) for s in match.matched]
         total = len(role.required_skills)
+        needs = f"{article(role.title)} {role.title} needs"
         if names:
             parts = [
-                f"The description mentions {_join(names)}, covering {len(names)} of the "
-                f"{total} skills a {role.title} needs."
+                f"The description mentions {join_names(names)}, covering {len(names)} of the "
+                f"{total} skills {needs}."
             ]
         else:
             parts = [
-                f"The description names none of the {total} skills a {role.title} needs; "
+                f"The description names none of the {total} skills {needs}; "
                 "the match rests on similar wording only."
             ]
-        if missing:
+        if match.missing:
             source = (
                 "your profile does not list" if has_profile else "the description does not mention"
             )
-            gap_names = [self.catalog.skill_name(s) for s in missing[:5]]
-            parts.append(f"It also requires {_join(gap_names)}, which {source}.")
+            gap_names = [self.catalog.skill_name(s) for s in match.missing[:5]]
+            parts.append(f"It also requires {join_names(gap_names)}, which {source}.")
         else:
             parts.append("Every required skill is already covered.")
         if level is not None:
@@ -212,34 +182,33 @@ class LocalCareerEngine:
                 parts.append(f"Its {role.experience_level} level matches the seniority asked for.")
             else:
                 parts.append(
-                    f"It is a {role.experience_level}-level role while the text reads as {level}."
+                    f"It is {article(role.experience_level)} {role.experience_level}-level role "
+                    f"while the text reads as {level}."
                 )
         return " ".join(parts)
 
-    def _overall_reasoning(
-        self,
-        mentioned: list[str],
-        level: str | None,
-        top: list[tuple[int, float, Role, list[str]]],
-        profile_ids: list[str],
-    ) -> list[str]:
+    def _overall_reasoning(self, reading: Reading, top: list[RoleMatch]) -> list[str]:
         lines = []
+        mentioned = [m.skill for m in reading.mentions]
         if mentioned:
             names = [self.catalog.skill_name(s) for s in mentioned[:12]]
             more = f" (and {len(mentioned) - 12} more)" if len(mentioned) > 12 else ""
             lines.append(
-                f"Recognised {len(mentioned)} skills in the description: {_join(names)}{more}."
+                f"Recognised {len(mentioned)} skills in the description: {join_names(names)}{more}."
             )
         else:
             lines.append(
                 "The description mentions no recognisable skills, so roles can only be matched "
                 "on wording and every match is weak."
             )
-        if level is not None:
-            lines.append(f"The seniority reads as {level}-level; roles at that level rank higher.")
-        if profile_ids:
+        if reading.level is not None:
             lines.append(
-                f"Skill gaps are measured against the {len(profile_ids)} skills in your profile."
+                f"The seniority reads as {reading.level}-level; roles at that level rank higher."
+            )
+        if reading.profile_skills:
+            lines.append(
+                f"Skill gaps are measured against the {len(reading.profile_skills)} skills "
+                "in your profile."
             )
         if not top:
             lines.append(
@@ -247,19 +216,22 @@ class LocalCareerEngine:
                 "tools and domain of the job in more detail."
             )
             return lines
-        best_score, _, best, matched = top[0]
+        best = top[0]
         lines.append(
-            f"{best.title} fits best with a score of {best_score}/100, matching "
-            f"{len(matched)} of its {len(best.required_skills)} required skills."
+            f"{best.role.title} fits best with a score of {best.score}/100, matching "
+            f"{len(best.matched)} of its {len(best.role.required_skills)} required skills."
         )
-        if best_score < 40:
-            lines.append("Even the best match is weak; treat these results as loose suggestions.")
-        families = sorted({t[2].family for t in top})
+        if best.fit == "weak":
+            lines.append(
+                "No role in the catalog fits this text well: it may describe an occupation "
+                "FluentPro does not cover, so treat these results as loose suggestions."
+            )
+        families = sorted({m.role.family for m in top})
         if len(families) > 1:
-            lines.append(f"The matches span several job families: {_join(families)}.")
+            lines.append(f"The matches span several job families: {join_names(families)}.")
         return lines
 
-    def _skill_gaps(self, roles: list[Role], known: set[str]) -> list[str]:
+    def _skill_gaps(self, roles: list[Role], known: frozenset[str]) -> list[str]:
         weight: dict[str, float] = {}
         for rank, role in enumerate(roles):
             for req in role.required_skills:

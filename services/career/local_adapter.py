@@ -2,24 +2,24 @@
 
 Every answer is computed by the deterministic career engine in the CPU pool, so ranking
 never blocks the event loop. Features: ``role_recommendations``, ``learning_path`` and
-``coach_chat`` (a grounded, plain-sentences answer streamed sentence by sentence).
+``coach_chat`` (the built-in coach, services/career/coach.py, streamed a few words at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
-from services.career.catalog import Catalog
+from services.career.catalog import Catalog, Role
+from services.career.coach import Coach
 from services.career.prompts import CHAT_FEATURE, PATH_FEATURE, ROLES_FEATURE
 from services.career.taxonomy import SkillExtractor
 
 T = TypeVar("T")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+WORDS_PER_DELTA = 6
 
 
 class CareerEngine(Protocol):
@@ -41,6 +41,16 @@ class CareerEngine(Protocol):
         self, goal: str, profile: Mapping[str, Any], limit: int
     ) -> Iterator[dict[str, Any]]: ...
 
+    def person_match(self, profile: Mapping[str, Any] | None, role: Role) -> dict[str, Any]: ...
+
+    def nearest_roles(self, text: str, limit: int = 3) -> list[dict[str, str]]: ...
+
+    def recognise(self, text: str) -> list[dict[str, str]]: ...
+
+    def person_ranking(
+        self, profile: Mapping[str, Any] | None, hint: str = ""
+    ) -> list[dict[str, Any]]: ...
+
 
 class CareerLocalEngine:
     """``LocalEngine`` for the career features, running the engine in ``cpu_pool``."""
@@ -51,11 +61,25 @@ class CareerLocalEngine:
         catalog: Catalog,
         extractor: SkillExtractor,
         cpu_pool: Executor,
+        *,
+        pace_s: float = 0.01,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
         self.extractor = extractor
         self.cpu_pool = cpu_pool
+        self.pace_s = pace_s
+        self.coach = Coach(catalog, extractor, engine)
+
+    async def coach_facts(
+        self,
+        message: str,
+        profile: Mapping[str, Any],
+        path: Mapping[str, Any] | None,
+        done_courses: list[str],
+    ) -> dict[str, Any]:
+        """The facts a coach answer to ``message`` rests on (computed in the CPU pool)."""
+        return await self.run(self.coach.facts, message, profile, path, done_courses)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the CPU pool."""
@@ -81,61 +105,31 @@ class CareerLocalEngine:
         raise ValueError(f"the local career engine has no feature {feature!r}")
 
     async def stream_text(self, feature: str, user_data: dict[str, Any]) -> AsyncIterator[str]:
-        """A grounded coach answer, one sentence per delta."""
+        """The built-in coach's answer, a few words per delta, as the AI path streams.
+
+        ``user_data["facts"]`` (worked out by the career service, the same the provider
+        is given) decides what it says; without them they are worked out here.
+        """
         if feature != CHAT_FEATURE:
             raise ValueError(f"the local career engine cannot stream {feature!r}")
-        message = str(user_data.get("message") or "")
-        profile = user_data.get("profile") or {}
-        answer = await self.run(self.coach_answer, message, profile)
-        sentences = [s for s in _SENTENCE.split(answer) if s]
-        for i, sentence in enumerate(sentences):
-            yield sentence if i == len(sentences) - 1 else sentence + " "
-            await asyncio.sleep(0)  # let the consumer forward each sentence as it comes
+        facts = user_data.get("facts")
+        if not isinstance(facts, Mapping):
+            message = str(user_data.get("message") or "")
+            facts = await self.run(self.coach.facts, message, user_data.get("profile") or {})
+        sentences = self.coach.render(facts)
+        pieces = [p for i, s in enumerate(sentences) for p in _pieces(s, i > 0)]
+        for piece in pieces:
+            yield piece
+            # a short pause per piece: the reader sees the answer arrive as it would from a
+            # provider, and each piece goes out in its own frame
+            await asyncio.sleep(self.pace_s)
 
-    def coach_answer(self, message: str, profile: Mapping[str, Any]) -> str:
-        """Plain sentences answering ``message`` from the profile and the catalog (sync)."""
-        skills = [s for s in profile.get("skills") or [] if isinstance(s, str)]
-        known = set(self.extractor.normalize_many(skills))
-        goals = [g for g in profile.get("goals") or [] if isinstance(g, str)]
-        current = profile.get("current_role") or ""
-        query = " ".join([message, current, *goals]).strip()
-        parts: list[str] = []
-        if current or skills:
-            listed = ", ".join(self.catalog.skill_name(s) for s in sorted(known)[:5])
-            parts.append(
-                "You told us you work as "
-                + (current or "a professional")
-                + (f" with skills such as {listed}." if listed else ".")
-            )
-        answer = self.engine.recommend_roles(query or "career growth", profile, 3)
-        recs = answer.get("recommendations") or []
-        top = self.catalog.role(str(recs[0].get("role_id", ""))) if recs else None
-        score = int(recs[0].get("match_score", 0)) if recs else 0
-        if top is None or score < 15:
-            parts.append(
-                "I could not match your question to a specific role in our catalog, so tell "
-                "me more about the work you enjoy or the role you are aiming for."
-            )
-            return " ".join(parts)
-        parts.append(f"The catalog role closest to what you describe is {top.title} ({score}%).")
-        gaps = [s for s in top.skill_ids if s not in known]
-        if not gaps:
-            parts.append(f"Your skills already cover what a {top.title} needs.")
-            return " ".join(parts)
-        names = [self.catalog.skill_name(s) for s in gaps[:3]]
-        parts.append("The skills to build next are " + _join(names) + ".")
-        courses = self.catalog.courses_for_skill(gaps[0])
-        if courses:
-            c = courses[0]
-            parts.append(
-                f"A good first step is {c.title} from {c.provider}, about "
-                f"{c.duration_hours:g} hours at {c.difficulty} level."
-            )
-        if len(recs) > 1:
-            others = [str(r.get("title")) for r in recs[1:3] if r.get("title")]
-            if others:
-                parts.append("Roles worth comparing are " + _join(others) + ".")
-        return " ".join(parts)
+
+def _pieces(sentence: str, spaced: bool, words: int = WORDS_PER_DELTA) -> list[str]:
+    """A sentence cut every ``words`` words; a leading space when it follows another."""
+    tokens = sentence.split(" ")
+    cut = [" ".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
+    return [(" " if spaced or i else "") + piece for i, piece in enumerate(cut)]
 
 
 def _with_context(text: str, context: Any) -> str:
@@ -145,9 +139,3 @@ def _with_context(text: str, context: Any) -> str:
     if isinstance(context, str) and context:
         return f"{text}\n{context}"
     return text
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]

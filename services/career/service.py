@@ -33,6 +33,7 @@ from services.career.prompts import (
     ProviderPathSchema,
     ProviderRolesSchema,
 )
+from services.career.scoring import fit_of
 from services.clock import utcnow
 from services.errors import NotFound, ValidationFailed
 from services.onboarding import OnboardingNotices
@@ -104,6 +105,20 @@ class CareerService:
         raw = await self.db.fetch_val(q.USER_PROFILE, {"user_id": user_id})
         return shaping_fields(raw)
 
+    # -- the coach's grounding ----------------------------------------------------------
+    async def coach_facts(
+        self, user_id: str, message: str, profile: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """What a coach answer to ``message`` rests on: the intent, the target role with
+        its score and gaps, the next roles, courses and the time at the user's weekly
+        hours, from the profile, the catalog, the latest learning path and the courses
+        the user finished. The provider and the built-in coach get the same facts."""
+        path = await self.db.fetch_one(q.LATEST_LEARNING_PATH, {"user_id": user_id})
+        done = await self.db.fetch_all(q.COMPLETED_COURSES, {"user_id": user_id})
+        return await self.local.coach_facts(
+            message, shaping_fields(profile), path, [row["course_id"] for row in done]
+        )
+
     # -- role recommendations -------------------------------------------------------------
     async def recommend_roles(
         self,
@@ -134,6 +149,10 @@ class CareerService:
             cache_ttl_s=self.cache_ttl_s,
         )
         answer = self._complete_roles(result.data, limit, known=self._known(profile))
+        if "recognised_skills" not in answer:  # the provider's answer: show what we read
+            answer["recognised_skills"] = await self.local.run(
+                self.local.engine.recognise, job_description
+            )
         answer["source"] = result.source
         answer["processed_at"] = self.clock()
         answer["id"] = recommendation_id = str(uuid.uuid4())
@@ -182,6 +201,7 @@ class CareerService:
                     "family": role.family,
                     "missing_skills": rec.get("missing_skills")
                     or [name for skill, name in facts.skills if skill not in known],
+                    "fit": rec.get("fit") or fit_of(score),
                 }
             )
         confidences = list(data.get("confidence_scores") or [])[: len(recs)]
@@ -189,14 +209,18 @@ class CareerService:
             confidences = [r["match_score"] for r in recs]
         best = max((r["match_score"] for r in recs), default=0)
         reasoning = [str(x) for x in data.get("reasoning") or []]
-        return {
+        completed = {
             "recommendations": recs,
             "reasoning": reasoning,
             "confidence_scores": [int(c) for c in confidences],
             "skill_gaps": [str(x) for x in data.get("skill_gaps") or []],
             "alternative_suggestions": [str(x) for x in data.get("alternative_suggestions") or []],
             "weak_match": best < WEAK_MATCH,
+            "fit": fit_of(best),
         }
+        if data.get("recognised_skills") is not None:
+            completed["recognised_skills"] = list(data["recognised_skills"])
+        return completed
 
     # -- learning paths ---------------------------------------------------------------
     async def create_learning_path(
@@ -209,11 +233,16 @@ class CareerService:
         """
         role = self.catalog.role(target_role)
         if role is None:
+            nearest = await self.local.run(self.local.engine.nearest_roles, target_role, 3)
+            hint = " Nearest catalog roles: " + ", ".join(r["title"] for r in nearest) + "."
             raise ValidationFailed(
-                f"No role in the catalog matches {target_role.strip()[:100]!r}.",
+                f"FluentPro has no {target_role.strip()[:100]!r} role to plan toward."
+                + (hint if nearest else ""),
                 errors={"target_role": ["Unknown role: give a catalog role id or title."]},
+                extra={"suggestions": nearest},
             )
         profile = await self.profile(user_id)
+        fit = await self.local.run(self.local.engine.person_match, profile, role)
         weekly_hours = profile_weekly_hours(profile)
         user_data = {
             "target_role": {"role_id": role.id, "title": role.title},
@@ -248,6 +277,9 @@ class CareerService:
                         "title": role.title,
                         "weekly_hours": plan.get("weekly_hours", weekly_hours),
                         "total_hours": plan.get("total_hours"),
+                        # the same score every feature shows for this person and role
+                        "match_score": fit["match_score"],
+                        "fit": fit["fit"],
                     }
                 ),
                 "timeline_weeks": int(plan.get("timeline_weeks") or weeks),

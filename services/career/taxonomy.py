@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from services.career.catalog import Catalog
+from services.career.senses import CUES, FIELD_OF_CATEGORY, NEGATIONS, ORDINARY, SENSES, Sense
 
 logger = logging.getLogger(__name__)
 
@@ -48,74 +50,11 @@ def tokenize(text: str, *, drop_stopwords: bool = True) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
-    """When a short alias that is also an ordinary word counts as a skill."""
+class Mention:
+    """A skill recognised in a text and the words, as written, that triggered it."""
 
-    forms: frozenset[str]  # accepted spellings, exact case
-    context: frozenset[str] = frozenset()  # normalised words that confirm the meaning
-    categories: frozenset[str] = frozenset()  # nearby skill categories that confirm it
-    window: int = 6
-
-    @property
-    def needs_context(self) -> bool:
-        return bool(self.context or self.categories)
-
-
-_CODE = frozenset({"programming", "backend", "devops", "cloud", "database", "web"})
-_RULES: dict[str, _Rule] = {
-    "go": _Rule(
-        frozenset({"Go", "GO"}),
-        frozenset({"language", "programming", "goroutine", "concurrency", "lang", "backend"}),
-        _CODE,
-    ),
-    "r": _Rule(
-        frozenset({"R"}),
-        frozenset(
-            {"statistic", "statistical", "language", "programming", "regression", "cran", "shiny"}
-        ),
-        frozenset({"programming", "data", "ml"}),
-    ),
-    "c": _Rule(
-        frozenset({"C"}),
-        frozenset({"language", "programming", "embedded", "firmware", "pointer", "kernel"}),
-        frozenset({"programming"}),
-    ),
-    "pm": _Rule(frozenset({"PM"})),
-}
-for _alias, _forms in {
-    "ml": "ML",
-    "ai": "AI",
-    "ui": "UI",
-    "ux": "UX",
-    "bi": "BI",
-    "xd": "XD",
-    "ia": "IA",
-    "him": "HIM",
-    "sen": "SEN",
-    "safe": "SAFe",
-    "erm": "ERM",
-    "rag": "RAG",
-    "aria": "ARIA",
-    "swift": "Swift SWIFT",
-    "sketch": "Sketch",
-    "dart": "Dart",
-    "react": "React REACT",
-    "express": "Express",
-    "helm": "Helm",
-    "jest": "Jest",
-    "excel": "Excel EXCEL",
-    "lean": "Lean LEAN",
-    "sap": "SAP",
-    "spark": "Spark",
-    "hive": "Hive",
-    "rail": "Rails",
-    "ts": "TS",
-    "ats": "ATS",
-    "rust": "Rust RUST",
-}.items():
-    _RULES[_alias] = _Rule(frozenset(_forms.split()))
-
-_SINGLE_LETTER_BLOCKERS = "&-'’/"
+    skill: str
+    words: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,22 +65,40 @@ class _Token:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Match:
+    start: int  # token indexes
+    end: int
+    owners: tuple[str, ...]  # skills this phrase can mean (most often one)
+
+
+_SINGLE_LETTER_BLOCKERS = "&-'’/"
+
+
 class SkillExtractor:
-    """Finds catalog skills mentioned in text (longest phrase wins, word boundaries)."""
+    """Reads catalog skills in text: longest phrase first, ambiguous words by context.
+
+    A phrase that can only mean one skill counts at once. An ordinary word or a short
+    acronym (services/career/senses.py) counts only when the words around it, or the
+    field the whole document is about, confirm it; a word that can mean two skills
+    ("SQLs": query language or sales-qualified leads) takes the one the document
+    supports. Profiles go through the same reader (``normalize_many``).
+    """
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
-        self._phrases: dict[tuple[str, ...], str] = {}
+        owners: dict[tuple[str, ...], list[str]] = {}
         for skill in catalog.skills:
             names = (skill.name, skill.id.replace("_", " "), *skill.aliases)
             for name in names:
                 key = tuple(tokenize(name, drop_stopwords=False))
-                if not key:
-                    continue
-                owner = self._phrases.setdefault(key, skill.id)
-                if owner != skill.id:
-                    logger.debug("alias %r of %s already belongs to %s", name, skill.id, owner)
+                if key and skill.id not in owners.setdefault(key, []):
+                    owners[key].append(skill.id)
+        self._phrases = {key: tuple(ids) for key, ids in owners.items()}
         self._max_len = max((len(k) for k in self._phrases), default=1)
+        self._firsts = frozenset(k[0] for k in self._phrases)
+        self._field = {s.id: FIELD_OF_CATEGORY.get(s.category, s.category) for s in catalog.skills}
+        self._cue_field = {word: field for field, words in CUES.items() for word in words}
 
     def _tokens(self, text: str) -> list[_Token]:
         return [
@@ -149,99 +106,207 @@ class SkillExtractor:
             for m in _TOKEN_RE.finditer(text)
         ]
 
-    def _scan(self, tokens: list[_Token]) -> list[tuple[int, int, str]]:
-        """Greedy longest-phrase matches as (start index, end index, skill id)."""
-        found: list[tuple[int, int, str]] = []
+    def _scan(self, tokens: list[_Token]) -> list[_Match]:
+        """Greedy longest-phrase matches."""
+        found: list[_Match] = []
         i, count = 0, len(tokens)
+        firsts = self._firsts
         while i < count:
+            if tokens[i].norm not in firsts:  # most words start no phrase: skip them fast
+                i += 1
+                continue
             for n in range(min(self._max_len, count - i), 0, -1):
-                key = tuple(t.norm for t in tokens[i : i + n])
-                sid = self._phrases.get(key)
-                if sid is not None:
-                    found.append((i, i + n, sid))
+                owners = self._phrases.get(tuple(t.norm for t in tokens[i : i + n]))
+                if owners is not None:
+                    found.append(_Match(i, i + n, owners))
                     i += n
                     break
             else:
                 i += 1
         return found
 
-    def _accept(
+    def _ambiguous(self, tokens: list[_Token], match: _Match) -> bool:
+        if len(match.owners) > 1:
+            return True
+        return match.end - match.start == 1 and tokens[match.start].norm in ORDINARY
+
+    def _support(self, tokens: list[_Token], strong: list[tuple[int, str]]) -> Counter[str]:
+        """How much the document is about each field: its unambiguous skills count
+        twice, each distinct cue word once."""
+        support: Counter[str] = Counter()
+        for _, sid in strong:
+            field = self._field.get(sid, "")
+            if field:
+                support[field] += 2
+        cues = {t.norm for t in tokens if t.norm in self._cue_field}
+        for word in cues:
+            support[self._cue_field[word]] += 1
+        return support
+
+    def _vetoed(self, text: str, tokens: list[_Token], index: int, sense: Sense | None) -> bool:
+        token = tokens[index]
+        before = tokens[index - 1].norm if index > 0 else ""
+        if before in NEGATIONS or (index > 1 and tokens[index - 2].norm in NEGATIONS):
+            return True
+        if sense is None:
+            return False
+        if sense.forms and token.raw not in sense.forms:
+            return True
+        if len(token.raw) == 1:
+            left = text[token.start - 1 : token.start]
+            right = text[token.end : token.end + 1]
+            if left in _SINGLE_LETTER_BLOCKERS or right in _SINGLE_LETTER_BLOCKERS:
+                return True
+        after = tokens[index + 1].norm if index + 1 < len(tokens) else ""
+        if before in sense.veto_before or after in sense.veto_after:
+            return True
+        return token.norm == "pm" and before[:1].isdigit()  # "5 PM" is a time
+
+    def _confidence(
+        self,
+        tokens: list[_Token],
+        index: int,
+        sid: str,
+        sense: Sense | None,
+        strong: list[tuple[int, str]],
+        support: Counter[str],
+    ) -> int:
+        """Evidence for reading the word at ``index`` as ``sid``; 0 means none."""
+        window = sense.window if sense else 6
+        low, high = max(0, index - window), index + window + 1
+        near = {t.norm for t in tokens[low:high]}
+        field = self._field.get(sid, "")
+        score = 0
+        if sense is not None and sense.context & near:
+            score += 4
+        if any(low <= pos < high and self._field.get(s) == field for pos, s in strong):
+            score += 3
+        if sense is not None and sense.context_only:
+            return score
+        if sense is not None and sense.universal:
+            return max(score, 1)
+        if not field:
+            return max(score, 1)  # business skills belong to every field
+        if support[field] >= 2:
+            score += support[field]
+        return score
+
+    def _resolve(
         self,
         text: str,
         tokens: list[_Token],
-        index: int,
-        rule: _Rule,
+        pending: list[_Match],
         confirmed: list[tuple[int, str]],
-    ) -> bool:
-        token = tokens[index]
-        if token.raw not in rule.forms:
-            return False
-        if len(token.raw) == 1:
-            before = text[token.start - 1 : token.start]
-            after = text[token.end : token.end + 1]
-            if before in _SINGLE_LETTER_BLOCKERS or after in _SINGLE_LETTER_BLOCKERS:
-                return False
-        if token.norm == "pm" and index > 0 and tokens[index - 1].norm[:1].isdigit():
-            return False  # "5 PM" is a time
-        if not rule.needs_context:
-            return True
-        low, high = index - rule.window, index + rule.window
-        if any(t.norm in rule.context for t in tokens[max(0, low) : high + 1]):
-            return True
-        for pos, sid in confirmed:
-            skill = self._catalog.skill(sid)
-            if low <= pos <= high and skill is not None and skill.category in rule.categories:
-                return True
-        return False
+        support: Counter[str],
+    ) -> list[tuple[int, str]]:
+        """``confirmed`` plus the ambiguous words it and the document support."""
+        strong = list(confirmed)
+        accepted = list(confirmed)
+        done = {pos for pos, _ in confirmed}
+        for match in pending:
+            if match.start in done:
+                continue
+            one = match.end - match.start == 1
+            sense = SENSES.get(tokens[match.start].norm) if one else None
+            if self._vetoed(text, tokens, match.start, sense):
+                continue
+            best, best_score = "", 0
+            for sid in match.owners:
+                score = self._confidence(tokens, match.start, sid, sense, strong, support)
+                if tokens[match.start].raw.endswith("s") and self._field.get(sid) == "sales":
+                    score += 2  # "SQLs", "MQLs": counted leads, not a language
+                if score > best_score:
+                    best, best_score = sid, score
+            if best:
+                accepted.append((match.start, best))
+        return accepted
+
+    def read(self, text: str) -> list[Mention]:
+        """Skills mentioned in ``text``, first mention each, in order of appearance."""
+        tokens = self._tokens(text)
+        strong: list[tuple[int, str]] = []
+        pending: list[_Match] = []
+        matches = self._scan(tokens)
+        spans = {m.start: m.end for m in matches}
+        for match in matches:
+            if self._ambiguous(tokens, match):
+                pending.append(match)
+            elif not self._vetoed(text, tokens, match.start, None):
+                strong.append((match.start, match.owners[0]))
+        support = self._support(tokens, strong)
+        # Two rounds: words accepted in the first confirm their neighbours in the second
+        # ("BI dashboards ... SQL").
+        confirmed = list(strong)
+        for _ in range(2):
+            accepted = self._resolve(text, tokens, pending, confirmed, support)
+            if len(accepted) == len(confirmed):
+                break
+            confirmed = accepted
+            support = self._support(tokens, confirmed)
+        accepted.sort()
+        seen: dict[str, Mention] = {}
+        for pos, sid in accepted:
+            if sid not in seen:
+                words = text[tokens[pos].start : tokens[spans[pos] - 1].end]
+                seen[sid] = Mention(sid, words)
+        return list(seen.values())
 
     def extract(self, text: str) -> list[str]:
         """Skill ids mentioned in ``text``, unique, in order of first mention."""
-        tokens = self._tokens(text)
-        matches = self._scan(tokens)
-        confirmed: list[tuple[int, str]] = []
-        pending: list[tuple[int, str, _Rule]] = []
-        for start, end, sid in matches:
-            rule = _RULES.get(tokens[start].norm) if end - start == 1 else None
-            if rule is None:
-                confirmed.append((start, sid))
-            else:
-                pending.append((start, sid, rule))
-        # spelling-only rules first ("Rust"), so they can confirm context rules ("Go")
-        pending.sort(key=lambda p: (p[2].needs_context, p[0]))
-        for start, sid, rule in pending:
-            if self._accept(text, tokens, start, rule, confirmed):
-                confirmed.append((start, sid))
-        accepted = list(confirmed)
-        accepted.sort()
-        seen: dict[str, None] = {}
-        for _, sid in accepted:
-            seen.setdefault(sid, None)
-        return list(seen)
+        return [m.skill for m in self.read(text)]
 
     def normalize_skill(self, name: str) -> str | None:
         """The skill id for a skill name or synonym ("k8s" -> "kubernetes"), or None.
 
-        A whole-string match ignores the ambiguity rules (a profile that lists "go" as a
-        skill means the language); otherwise the text must mention exactly one skill.
+        A whole-string match stands for itself (a profile that lists "go" as a skill
+        means the language); otherwise the text must mention exactly one skill.
         """
-        if self._catalog.skill(name.strip()) is not None:
-            return name.strip()
-        key = tuple(tokenize(name, drop_stopwords=False))
+        stripped = name.strip()
+        if self._catalog.skill(stripped) is not None:
+            return stripped
+        key = tuple(tokenize(stripped, drop_stopwords=False))
         if not key:
             return None
-        sid = self._phrases.get(key)
-        if sid is not None:
-            return sid
-        found = self.extract(name)
+        owners = self._phrases.get(key)
+        if owners is not None:
+            named = [
+                s for s in owners if self._catalog.skill_name(s).casefold() == stripped.casefold()
+            ]
+            return (named or list(owners))[0] if len(owners) == 1 or named else None
+        found = self.extract(stripped) or self._explicit(stripped)
         return found[0] if len(found) == 1 else None
 
+    def _explicit(self, name: str) -> list[str]:
+        """Skills named in a profile entry read without the ambiguity rules: a person who
+        types "advanced SQL skills" as one of their skills means a skill, not a word."""
+        tokens = self._tokens(name)
+        found: dict[str, None] = {}
+        for match in self._scan(tokens):
+            words = name[tokens[match.start].start : tokens[match.end - 1].end].casefold()
+            named = [s for s in match.owners if self._catalog.skill_name(s).casefold() == words]
+            for sid in named or (match.owners if len(match.owners) == 1 else ()):
+                found.setdefault(sid, None)
+        return list(found)
+
     def normalize_many(self, names: list[str] | tuple[str, ...]) -> list[str]:
-        """Skill ids for a list of free-form skill names; unknown names are dropped."""
+        """Skill ids for a profile's free-form skill names, read as one document.
+
+        Each entry is read like job text, with the other entries as its context, so a
+        data person's "SQL" is the query language and a seller's "SQLs" are leads; an
+        entry the context cannot place falls back to its whole-string meaning.
+        """
+        entries = [n for n in names if isinstance(n, str) and n.strip()]
+        document = ".\n".join(entries)
+        in_context = {m.skill: m for m in self.read(document)} if entries else {}
         result: dict[str, None] = {}
-        for name in names:
-            if not isinstance(name, str):
-                continue
-            sid = self.normalize_skill(name)
-            if sid is not None:
+        for name in entries:
+            read = [m.skill for m in in_context.values() if m.words.casefold() in name.casefold()]
+            key = tuple(tokenize(name, drop_stopwords=False))
+            owners = self._phrases.get(key, ())
+            chosen = [s for s in read if s in owners] or (read if not owners else [])
+            if not chosen:
+                sid = self.normalize_skill(name)
+                chosen = [sid] if sid is not None else []
+            for sid in chosen:
                 result.setdefault(sid, None)
         return list(result)

@@ -1,5 +1,6 @@
-"""The event bus: Redis Streams per channel, one hub per process fanning out to subscribers,
-channel names (channels.py) and who may follow which channel (access.py).
+"""The event bus: each event in its channel's Redis Stream (history) and announced over
+sharded pub/sub (live); one hub per process fans live events out to its subscribers.
+Also channel names (channels.py) and who may follow which channel (access.py).
 
 Carries events and knows no transport (the SSE and WebSocket encodings live in
 ``handlers``). May import ``db`` and other services; never ``handlers`` or ``server``.

@@ -23,7 +23,9 @@ class EventStats:
     queue_peak: int = 0  # the longest subscriber queue seen (bounded by config)
     hub_channels: int = 0
     hub_subscribers: int = 0
-    hub_reads: int = 0
+    hub_reads: int = 0  # batches of live messages read off the live connection
+    hub_resyncs: int = 0  # reconnects of the live connection (each fills gaps from history)
+    hub_resets: int = 0  # channels whose position the history no longer knew after one
     _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
     def snapshot(self) -> dict[str, int]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from services.events.bus import Event, EventBus, format_id
 from services.events.stats import EventStats
-
-if TYPE_CHECKING:
-    from services.events.hub import EventHub
 
 COALESCING_EVENTS = frozenset({"progress", "metrics"})
 
@@ -23,6 +20,13 @@ class SlowConsumer(Exception):
         super().__init__(f"slow consumer on {channel}; resume after {last_id}")
         self.channel = channel
         self.last_id = last_id
+
+
+class Registry(Protocol):
+    """Who holds subscriptions (the hub): told when one ends. A Protocol, so this module
+    needs no import of the hub (which imports it)."""
+
+    def detach(self, sub: Subscription) -> None: ...
 
 
 class Subscription:
@@ -58,7 +62,7 @@ class Subscription:
 
     def __init__(
         self,
-        hub: EventHub,
+        hub: Registry,
         bus: EventBus,
         channel: str,
         *,
@@ -177,10 +181,23 @@ class Subscription:
         self._wake()
         return False
 
-    def _mark_slow(self) -> None:
+    def start_at(self, pos: tuple[int, int]) -> None:
+        """Move the start forward to ``pos`` (the channel's tail, read once the hub was
+        live): events at or before it that were queued meanwhile are skipped."""
+        if pos > self._pos:
+            self._pos = pos
+
+    def interrupt(self) -> None:
+        """End the subscription with a resumable position, as for a slow consumer (the
+        hub could not tell what it missed; resuming from ``last_id`` will tell)."""
+        if not (self._closed or self._slow):
+            self._mark_slow(count=False)
+
+    def _mark_slow(self, *, count: bool = True) -> None:
         self._slow = True
         self._queue = None
-        self._stats.dropped += 1
+        if count:
+            self._stats.dropped += 1
         self._hub.detach(self)
         self._stats.notify()
         self._wake()

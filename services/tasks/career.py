@@ -46,6 +46,10 @@ class CareerSteps:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._cpu_pool, functools.partial(fn, *args))
 
+    async def profile(self, user_id: str) -> dict[str, Any]:
+        """The fields of the user's profile that shape recommendations (no e-mail)."""
+        return await self._profile(user_id)
+
     async def _profile(self, user_id: str) -> dict[str, Any]:
         if self._service is not None:
             return await self._service.profile(user_id)
@@ -101,10 +105,12 @@ class CareerSteps:
         return answer
 
     async def skill_gaps(self, profile: Mapping[str, Any], target_role: str) -> dict[str, Any]:
-        """Required skills of the role the profile does not show, most important first."""
+        """Required skills of the role the profile does not show, most important first,
+        and the role's match score for the person (the number every feature shows)."""
         role = self._engine.catalog.role(target_role)
         if role is None:
             raise NotFound(f"No role matches {target_role.strip()[:100]!r}.")
+        person = await self._cpu(self._engine.person_match, profile, role)
         known = set(self._engine.profile_skills(profile))
         catalog = self._engine.catalog
         ordered = sorted(role.required_skills, key=lambda r: -r.level)
@@ -120,6 +126,8 @@ class CareerSteps:
             "missing": missing,
             "covered": have,
             "coverage_percent": round(100 * len(have) / max(1, len(ordered))),
+            "match_score": person["match_score"],
+            "fit": person["fit"],
         }
 
     async def learning_path(

@@ -71,6 +71,8 @@ class CareerPort(Protocol):
 
     async def profile_analysis(self, user_id: str) -> dict[str, Any]: ...
 
+    async def profile(self, user_id: str) -> dict[str, Any]: ...
+
     async def recommend_roles(
         self,
         description: str,

@@ -17,6 +17,7 @@ import orjson
 import redis.exceptions
 
 from db.pool import is_unavailable
+from services.career.scoring import profile_text
 from services.clock import now_iso
 from services.errors import DomainError, RateLimited, Unavailable
 from services.tasks.kinds import (
@@ -158,7 +159,7 @@ class TaskRunner:
 
         await self._step(attempt, 25, "Recommending roles.", "role_recommendations")
         roles = await self.career.recommend_roles(
-            _profile_text(profile, target), limit=5, profile=profile, user_id=user_id
+            profile_text(profile), limit=5, profile=profile, user_id=user_id
         )
         recs = roles.get("recommendations") or []
         if not target and recs:
@@ -192,6 +193,9 @@ class TaskRunner:
         pending = iter(enumerate(descriptions))  # shared by the lanes: each item taken once
 
         await self._step(attempt, 0, f"Matching {total} job descriptions.", "matching")
+        # Read once: every item is scored for the same person, as POST /recommendations/
+        # roles scores it (the issue's 71 vs 76 came from batches scoring without one).
+        profile = await self.career.profile(attempt.user_id)
 
         async def reporter() -> None:
             """Progress after each item; counts that finish during a write coalesce."""
@@ -219,7 +223,7 @@ class TaskRunner:
             for index, text in pending:
                 if stop.is_set():
                     return
-                item = await self._match_one(index, text, limit, attempt.user_id)
+                item = await self._match_one(index, text, limit, attempt.user_id, profile)
                 results[index] = orjson.dumps(item, default=str)
                 if "error" in item:
                     state["failed"] += 1
@@ -242,13 +246,15 @@ class TaskRunner:
         summary = {"total": total, "succeeded": total - state["failed"], "failed": state["failed"]}
         return ChunkedResult("results", results, summary)
 
-    async def _match_one(self, index: int, text: str, limit: int, user_id: str) -> dict[str, Any]:
+    async def _match_one(
+        self, index: int, text: str, limit: int, user_id: str, profile: dict[str, Any]
+    ) -> dict[str, Any]:
         """One description's answer, or an error entry for it (never fails the batch)."""
         for _ in range(self._item_rate_limit_retries + 1):
             try:
                 async with asyncio.timeout(self._item_timeout_s):
                     answer = await self.career.recommend_roles(
-                        text, limit=limit, user_id=user_id, bulk=True
+                        text, limit=limit, profile=profile, user_id=user_id, bulk=True
                     )
                 return {"index": index, **answer}
             except RateLimited as exc:  # the user's AI quota: wait for it, then go on
@@ -263,23 +269,3 @@ class TaskRunner:
                     "error": _error("item_failed", f"Could not match: {detail}"),
                 }
         return {"index": index, "error": _error("rate_limited", "The AI quota stayed exhausted.")}
-
-
-def _profile_text(profile: dict[str, Any], target: str | None) -> str:
-    """A description of the person to match roles against."""
-    parts = []
-    if profile.get("current_role"):
-        parts.append(f"Current role: {profile['current_role']}.")
-    if profile.get("experience_level"):
-        parts.append(f"Experience: {profile['experience_level']}.")
-    skills = [s for s in profile.get("skills") or [] if isinstance(s, str)]
-    if skills:
-        parts.append("Skills: " + ", ".join(skills[:50]) + ".")
-    goals = profile.get("goals")
-    if isinstance(goals, list) and goals:
-        parts.append("Goals: " + ", ".join(str(g) for g in goals[:10]) + ".")
-    elif isinstance(goals, str) and goals:
-        parts.append(f"Goals: {goals}.")
-    if target:
-        parts.append(f"Aiming for: {target}.")
-    return " ".join(parts) or "A professional looking for their next role."

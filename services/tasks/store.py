@@ -84,6 +84,11 @@ class Attempt:
     cancel_requested: bool
 
 
+# Pauses between attempts to publish a final event: about 30 s in all, longer than a
+# Sentinel or Cluster failover takes (2-3 s measured in tests/topologies/test_failover.py).
+FINAL_PUBLISH_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)
+
+
 class TaskStore:
     """Row writes and the events that mirror them."""
 
@@ -93,13 +98,28 @@ class TaskStore:
         self._publish_timeout_s = publish_timeout_s
         self.finished: dict[str, int] = {}  # final transitions by status (for /metrics)
 
-    async def publish(self, task_id: str, event: str, data: dict[str, Any]) -> None:
-        """Publish on the task's channel; a Redis hiccup is logged, the row stays the truth."""
-        try:
-            async with asyncio.timeout(self._publish_timeout_s):
-                await self._bus.publish(task_channel(task_id), event, data)
-        except Exception:  # the event is a mirror: never fail the task because of it
-            log.warning("could not publish %s for task %s", event, task_id, exc_info=True)
+    async def publish(
+        self, task_id: str, event: str, data: dict[str, Any], *, final: bool = False
+    ) -> None:
+        """Publish on the task's channel; a Redis hiccup is logged, the row stays the truth.
+
+        A final event is retried for up to ``FINAL_PUBLISH_WITHIN_S``: the clients that
+        follow the task live wait for it to end their stream, so one lost while a Redis
+        master fails over would leave them waiting for ever (a progress event is
+        superseded by the next one and is not retried)."""
+        delays = iter(FINAL_PUBLISH_RETRY_DELAYS_S if final else ())
+        while True:
+            try:
+                async with asyncio.timeout(self._publish_timeout_s):
+                    await self._bus.publish(task_channel(task_id), event, data)
+                return
+            except Exception:  # the event is a mirror: never fail the task because of it
+                delay = next(delays, None)
+                if delay is None:
+                    log.warning("could not publish %s for task %s", event, task_id, exc_info=True)
+                    return
+                log.warning("could not publish %s for task %s yet; retrying", event, task_id)
+            await asyncio.sleep(delay)
 
     async def _progress_event(
         self, task_id: str, status: str, progress: int, message: str, step: str
@@ -199,7 +219,10 @@ class TaskStore:
         if status == SUCCEEDED:  # the bar reaches 100 before the final event
             await self._progress_event(task_id, status, 100, message, row["step"] or "")
         await self.publish(
-            task_id, FINAL_EVENT[status], final_event_data(task_id, status, result, error)
+            task_id,
+            FINAL_EVENT[status],
+            final_event_data(task_id, status, result, error),
+            final=True,
         )
         return True
 

@@ -1,0 +1,1 @@
+"""The labelled job-ad evaluation set of the recommendation engine (docs/recommendations.md)."""
