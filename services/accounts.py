@@ -319,6 +319,21 @@ class AccountService:
             REVOKED_CHANNEL, orjson.dumps({"user_id": user_id, "session_id": session_id})
         )
 
+    async def sessions_revoked(self, user_id: str, rows: list[dict[str, Any]]) -> None:
+        """Finish revocations already written to the database (rows with ``id`` and
+        ``token_hash``): forget the cached lookups, then announce each one, which closes the
+        session's SSE streams and WebSockets in every process."""
+        if self._local is not None:
+            self._local.drop_user(user_id)
+        for row in rows:
+            await self._cache_forget(bytes(row["token_hash"]))
+        if self._local is not None:  # again: a lookup may have slipped in meanwhile
+            self._local.drop_user(user_id)
+        for row in rows:
+            await self._announce(
+                REVOKED_CHANNEL, orjson.dumps({"user_id": user_id, "session_id": str(row["id"])})
+            )
+
     async def _announce(self, channel: str, message: bytes) -> None:
         """Publish an invalidation, after any pending cache deletion (else a process could
         reload the stale entry from Redis); one that fails is replayed with them."""

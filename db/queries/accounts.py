@@ -40,14 +40,6 @@ UPDATE users SET role = %(role)s, updated_at = now() WHERE id = %(id)s
 RETURNING id, email, display_name, role, profile, created_at
 """
 
-UPSERT_ADMIN = """
-INSERT INTO users (email, password_hash, display_name, role)
-VALUES (%(email)s, %(password_hash)s, %(display_name)s, 'admin')
-ON CONFLICT (lower(email)) DO UPDATE
-SET role = 'admin', password_hash = EXCLUDED.password_hash, updated_at = now()
-RETURNING id, (xmax = 0) AS created
-"""
-
 INSERT_SESSION = """
 INSERT INTO auth_sessions (user_id, token_hash, expires_at, user_agent)
 VALUES (%(user_id)s, %(token_hash)s, now() + make_interval(secs => %(absolute_s)s),
