@@ -71,6 +71,7 @@ async def _create(
             minsize=1,
             maxsize=2,
             statement_timeout_ms=config.database.statement_timeout_ms,
+            idle_in_transaction_timeout_ms=config.database.idle_in_transaction_timeout_ms,
             timeout_s=config.database.query_timeout_s,
             connect_timeout_s=config.database.connect_timeout_s,
         )

@@ -55,6 +55,9 @@ class DatabaseConfig:
     pool_min: int = field(default=1, metadata=_range(0, 100))
     pool_max: int = field(default=10, metadata=_range(1, 200))
     statement_timeout_ms: int = field(default=10_000, metadata=_range(100))
+    # PostgreSQL ends a session left idle inside a transaction this long (a backstop behind
+    # the write timeouts of streams that hold a transaction open).
+    idle_in_transaction_timeout_ms: int = field(default=30_000, metadata=_range(1000))
     query_timeout_s: float = field(default=15.0, metadata=_range(0.1))
     connect_timeout_s: float = field(default=5.0, metadata=_range(0.1))
 
@@ -127,6 +130,10 @@ class LimitsConfig:
     ws_max_frame_bytes: int = field(default=64 * 1024, metadata=_range(1024))
     tasks_per_user: int = field(default=5, metadata=_range(1))
     anonymous_requests_per_minute: int = field(default=120, metadata=_range(1))
+    # Sign-ups cost a bcrypt hash each and multiply every per-user cap: bounded per client
+    # address and in total (security review 2026-12-07, finding 3). Load tests raise them.
+    register_per_address_per_minute: int = field(default=5, metadata=_range(1))
+    register_per_minute: int = field(default=60, metadata=_range(1))
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,10 @@ class ActivityConfig:
     payload_max_bytes: int = field(default=16 * 1024, metadata=_range(256))
     progress_min_interval_s: float = field(default=2.0, metadata=_range(0.1, 60))
     export_batch: int = field(default=2000, metadata=_range(10, 50_000))
+    # Exports hold a connection in a snapshot while they write: at most this many at once
+    # per process (the rest of the pool stays for ordinary requests), one per user.
+    export_connections: int = field(default=2, metadata=_range(1, 50))
+    export_lease_s: float = field(default=60.0, metadata=_range(1))
 
 
 @dataclass(frozen=True)

@@ -160,14 +160,19 @@ class AccountService:
         Conflict when the e-mail address (compared case-insensitively) is taken.
         """
         email = email.strip()
-        reasons = await self.check_policy(password, email=email, display_name=display_name)
-        if reasons:
-            raise ValidationFailed(
-                "The password does not meet the policy.", errors={"password": reasons}
-            )
+        # Inside the hashing admission limit like a login: a burst of sign-ups queues here
+        # instead of flooding the CPU pool. The hash is computed before the address is looked
+        # up, so a taken address (409) costs exactly as long as a new account: the answer's
+        # timing does not tell whether the address is registered.
+        async with self._hasher.admission():
+            reasons = await self.check_policy(password, email=email, display_name=display_name)
+            if reasons:
+                raise ValidationFailed(
+                    "The password does not meet the policy.", errors={"password": reasons}
+                )
+            password_hash = await self._hasher.hash(password)
         if await self._db.fetch_one(q.EMAIL_TAKEN, {"email": email}):
             raise Conflict("An account with this e-mail address already exists.")
-        password_hash = await self._hasher.hash(password)
         try:
             row = await self._db.fetch_one(
                 q.INSERT_USER,
