@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.clients import client_address
+from handlers.clients import client_address, over_tls
 from handlers.common import api, current_user, json_response, load_body
 from handlers.schemas.accounts import (
     AccountUserSchema,
@@ -24,7 +24,7 @@ TAGS = ("accounts",)
 
 def _cookie_secure(request: web.Request) -> bool:
     mode = request.app[CONFIG].auth.cookie_secure
-    return mode == "always" or (mode == "auto" and request.secure)
+    return mode == "always" or (mode == "auto" and over_tls(request))
 
 
 def _with_cookie(request: web.Request, answer: dict[str, Any], status: int) -> web.Response:

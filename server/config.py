@@ -19,8 +19,19 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
+from server.config_safety import ENVIRONMENTS, metrics_problem, production_problem, redact_url
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+
+
+def _repr_redacted(section: Any) -> str:
+    """A section's repr with the password of its ``url`` hidden."""
+    values = {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+    if "url" in values:
+        values["url"] = redact_url(values["url"])
+    shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
+    return f"{section.__class__.__name__}({shown})"
 
 
 def _range(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
@@ -47,6 +58,12 @@ class ServerConfig:
     gc_young_threshold: int = field(default=7000, metadata=_range(100, 1_000_000))
     gc_full_every: int = field(default=100, metadata=_range(1, 10_000))
     event_loop: str = field(default="uvloop", metadata=_one_of("uvloop", "asyncio"))
+    # FLUENTPRO_ENV=production refuses development defaults at start-up (config_safety).
+    environment: str = field(default="development", metadata=_one_of(*ENVIRONMENTS))
+    # /metrics: "local" answers loopback peers that came through no proxy (or anyone with
+    # the bearer FLUENTPRO_METRICS_TOKEN when it is set); "token" requires the token;
+    # "open" answers everyone.
+    metrics_access: str = field(default="local", metadata=_one_of("local", "token", "open"))
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,9 @@ class DatabaseConfig:
     query_timeout_s: float = field(default=15.0, metadata=_range(0.1))
     connect_timeout_s: float = field(default=5.0, metadata=_range(0.1))
 
+    def __repr__(self) -> str:
+        return _repr_redacted(self)
+
 
 @dataclass(frozen=True)
 class RedisConfig:
@@ -69,6 +89,9 @@ class RedisConfig:
     connect_timeout_s: float = field(default=1.0, metadata=_range(0.01))
     retries: int = field(default=0, metadata=_range(0, 5))
     max_connections: int = field(default=64, metadata=_range(2))
+
+    def __repr__(self) -> str:
+        return _repr_redacted(self)
 
 
 @dataclass(frozen=True)
@@ -97,7 +120,7 @@ class AIConfig:
     idle_timeout_s: float = field(default=10.0, metadata=_range(0.1))
     cache_ttl_s: int = field(default=1800, metadata=_range(0))
     quota_per_minute: int = field(default=30, metadata=_range(1))
-    api_key: str = field(default="", metadata={"secret": True})
+    api_key: str = field(default="", repr=False, metadata={"secret": True})
 
 
 @dataclass(frozen=True)
@@ -202,7 +225,8 @@ class Config:
     monitor: MonitorConfig = MonitorConfig()
     activity: ActivityConfig = ActivityConfig()
     logging: LoggingConfig = LoggingConfig()
-    pepper: str = field(default="", metadata={"secret": True})
+    pepper: str = field(default="", repr=False, metadata={"secret": True})
+    metrics_token: str = field(default="", repr=False, metadata={"secret": True})
 
     def replace(self, **sections: Any) -> Config:
         """A copy with whole sections or keys replaced: ``cfg.replace(ai={"model": "x"})``."""
@@ -226,6 +250,7 @@ _ALIASES = {
     "FLUENTPRO_PORT": ("server", "port"),
     "FLUENTPRO_WORKERS": ("server", "workers"),
     "FLUENTPRO_ALLOWED_ORIGINS": ("server", "allowed_origins"),
+    "FLUENTPRO_ENV": ("server", "environment"),
 }
 
 
@@ -330,7 +355,22 @@ def load_config(
 
     ai_key = env.get("FLUENTPRO_AI_API_KEY") or env.get("OPENAI_API_KEY") or ""
     built["ai"] = dataclasses.replace(built["ai"], api_key=ai_key)
-    return Config(**built, pepper=env.get("FLUENTPRO_PEPPER", ""))
+    config = Config(
+        **built,
+        pepper=env.get("FLUENTPRO_PEPPER", ""),
+        metrics_token=env.get("FLUENTPRO_METRICS_TOKEN", ""),
+    )
+    problem = production_problem(
+        environment=config.server.environment,
+        pepper=config.pepper,
+        cookie_secure=config.auth.cookie_secure,
+    )
+    problem = problem or metrics_problem(
+        access=config.server.metrics_access, token=config.metrics_token
+    )
+    if problem is not None:
+        raise ConfigError(problem)
+    return config
 
 
 __all__ = ["PROJECT_ROOT", "Config", "ConfigError", "load_config"]
