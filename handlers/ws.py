@@ -51,7 +51,9 @@ async def _first_message_auth(ws: web.WebSocketResponse, request: web.Request) -
         body = orjson.loads(msg.data)
     except orjson.JSONDecodeError:
         return None
-    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(body, dict):  # e.g. [1, 2]: refused like any other bad first message
+        return None
+    token = body.get("token")
     if body.get("type") != "auth" or not isinstance(token, str) or not token:
         return None
     authenticator = request.app.get(AUTHENTICATOR)
