@@ -28,7 +28,8 @@ NDJSON = "application/x-ndjson"
 
 
 @api(
-    "Recommend catalog roles for a job description (query form)",
+    "Recommend catalog roles for a job description (query form; stores nothing — POST keeps "
+    "the answer in your history and marks the onboarding step)",
     query=RolesQuerySchema,
     response=RolesAnswerSchema,
     tags=TAGS,
@@ -38,9 +39,12 @@ async def roles_get(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, RolesQuerySchema)
     answer = await request.app[CAREER].recommend_roles(
-        user.id, query["description"], limit=query["limit"], stored_profile=_profile(user)
+        user.id,
+        query["description"],
+        limit=query["limit"],
+        stored_profile=_profile(user),
+        store=False,  # GET is safe (RFC 9110 9.2.1): no stored answer, no onboarding step
     )
-    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
 
 
