@@ -102,6 +102,8 @@ class AuthConfig:
     login_failures_before_throttle: int = field(default=5, metadata=_range(1))
     # One client address (an office behind NAT) gets more room than one account.
     login_address_failures_before_throttle: int = field(default=20, metadata=_range(1))
+    # One account, guessed from addresses it never signed in from (its owner's skip this).
+    login_account_failures_before_throttle: int = field(default=20, metadata=_range(1))
     login_throttle_base_s: float = field(default=2.0, metadata=_range(0.1))
     login_throttle_max_s: float = field(default=300.0, metadata=_range(1))
     cookie_secure: str = field(default="auto", metadata=_one_of("auto", "always", "never"))

@@ -87,6 +87,8 @@ def make_throttle_policy(config: Config) -> ThrottlePolicy:
     return ThrottlePolicy(
         failures_before_throttle=auth.login_failures_before_throttle,
         address_failures_before_throttle=auth.login_address_failures_before_throttle,
+        account_failures_before_throttle=auth.login_account_failures_before_throttle,
+        known_address_ttl_s=auth.token_absolute_ttl_s,
         base_s=auth.login_throttle_base_s,
         max_s=auth.login_throttle_max_s,
     )

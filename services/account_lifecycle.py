@@ -77,7 +77,7 @@ class AccountLifecycle:
                 if not ok:
                     await self._throttle.failed(email, address)
                     raise Unauthorized(WRONG_PASSWORD)
-                await self._throttle.succeeded(email)
+                await self._throttle.succeeded(email, address)
         return email
 
     async def change_password(

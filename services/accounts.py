@@ -210,7 +210,7 @@ class AccountService:
                 if not ok or row is None:
                     await self._throttle.failed(email, address)
                     raise Unauthorized(BAD_CREDENTIALS)
-                await self._throttle.succeeded(email)
+                await self._throttle.succeeded(email, address)
             if self._hasher.needs_rehash(row["password_hash"]):
                 new_hash = await self._hasher.hash(password)
                 await self._db.execute(
