@@ -10,6 +10,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from handlers.common import api
+from handlers.session_expiry import with_expiry
 from server.keys import (
     AUTH_USER,
     AUTHENTICATOR,
@@ -113,6 +114,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     undo = deps.hub.on_revoked(
         user.session_id, lambda: conn.close_soon(POLICY_VIOLATION, "session revoked")
     )
+    undo = with_expiry(user, lambda: conn.close_soon(POLICY_VIOLATION, "session expired"), undo)
     try:
         await conn.run()
     finally:

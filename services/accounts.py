@@ -302,6 +302,7 @@ class AccountService:
             session_id=cached["session_id"],
             via_cookie=via_cookie,
             record=cached.get("record"),
+            expires_at=cached["exp"],
         )
         if local is not None:
             local.put(digest, user, cached["exp"], generation)
@@ -460,9 +461,14 @@ class AccountService:
         return public_user(row)
 
     async def set_role(self, user_id: str, role: str) -> dict[str, Any]:
-        """Change a user's role; live sessions see it on their next request."""
+        """Change a user's role; live sessions see it on their next request, and their open
+        SSE streams and WebSockets are closed (a demoted admin must not keep ``system``);
+        clients reconnect with the new role."""
         row = await self._db.fetch_one(q.SET_ROLE, {"id": user_id, "role": role})
         if row is None:
             raise NotFound("No such user.")
         await self._forget_user(user_id)
+        for session in await self._db.fetch_all(q.LIVE_SESSION_IDS, {"user_id": user_id}):
+            notice = {"user_id": user_id, "session_id": str(session["id"]), "reason": "role"}
+            await self._announce(REVOKED_CHANNEL, orjson.dumps(notice))
         return public_user(row)

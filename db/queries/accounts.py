@@ -71,3 +71,8 @@ LIVE_TOKEN_HASHES = """
 SELECT token_hash FROM auth_sessions
 WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > now()
 """
+
+LIVE_SESSION_IDS = """
+SELECT id FROM auth_sessions
+WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > now()
+"""
