@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.ai.breaker import (
+from services.breaker.shared import (
     CircuitOpen,
     RedisCircuitBreaker,
     make_breaker_redis,

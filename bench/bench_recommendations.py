@@ -41,9 +41,9 @@ from bench.common import (
     write_result,
     wrk,
 )
+from handlers.keys import CAREER
 from server.app import create_app
 from server.config import load_config
-from server.keys import CAREER
 from server.resources import make_redis
 from services.career.catalog import load_seed_catalog
 from services.career.engine import LocalCareerEngine

@@ -15,7 +15,6 @@ import psycopg2.extras
 from psycopg2 import sql as pg_sql
 
 from db.fair_pool import FairPool, PoolClosed, PoolTimeout
-from services import aio_compat
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
@@ -39,8 +38,6 @@ _StatementMissing = psycopg2.errors.InvalidSqlStatementName
 DatabaseError = psycopg2.DatabaseError
 
 psycopg2.extras.register_uuid()
-# aiopg awaits every query through asyncio.wait_for, which loses cancellations on 3.11.
-aio_compat.patch("aiopg.connection")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from aiohttp import web
 
 from handlers.clients import client_address, over_tls
 from handlers.common import api, current_user, json_response, load_body
+from handlers.keys import ACCOUNTS, CONFIG
+from handlers.middlewares import SESSION_COOKIE
 from handlers.schemas.accounts import (
     AccountUserSchema,
     AuthAnswerSchema,
@@ -16,8 +18,6 @@ from handlers.schemas.accounts import (
     RegisterBodySchema,
 )
 from handlers.signup_limits import limit_registration
-from server.keys import ACCOUNTS, CONFIG, ONBOARDING
-from server.middlewares import SESSION_COOKIE
 
 TAGS = ("accounts",)
 
@@ -108,5 +108,4 @@ async def patch_me(request: web.Request) -> web.Response:
     user = current_user(request)
     changes = await load_body(request, MePatchSchema)
     updated = await request.app[ACCOUNTS].update_me(user.id, changes)
-    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # profile / goals steps
     return json_response(updated)

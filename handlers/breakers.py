@@ -6,7 +6,7 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from handlers.common import api, json_response
-from server.keys import BREAKERS
+from handlers.keys import BREAKERS
 
 STATES = ("closed", "open", "half_open", "isolated")
 

@@ -1,10 +1,11 @@
-"""Who is calling: the client address (for throttles) and the anonymous rate limit."""
+"""Who is calling: the client address (for throttles), whether its origin is trusted, and
+the anonymous rate limit."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from server.keys import AUTH_USER, CONFIG, RATE_LIMITER
+from handlers.keys import AUTH_USER, CONFIG, RATE_LIMITER
 
 
 def client_address(request: web.Request) -> str:
@@ -31,6 +32,13 @@ def over_tls(request: web.Request) -> bool:
         proto = request.headers.get("X-Forwarded-Proto", "")
         return proto.rsplit(",", 1)[-1].strip().lower() == "https"
     return False
+
+
+def trusted_origin(request: web.Request, origin: str) -> bool:
+    """``origin`` is this server's own or one of ``server.allowed_origins`` (the one check
+    behind CSRF protection of cookie requests and the WebSocket's Origin check)."""
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin in request.app[CONFIG].server.allowed_origins
 
 
 async def limit_per_client(request: web.Request, bucket: str) -> None:

@@ -7,7 +7,7 @@ import functools
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ from aiohttp import web
 from marshmallow import RAISE, Schema, ValidationError
 
 from handlers.fast_query import flat_loader
-from server.keys import AUTH_USER
+from handlers.keys import AUTH_USER
 from services.auth_user import AuthUser
 from services.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 
@@ -249,3 +249,18 @@ def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(at), str(uuid.UUID(row_id))
     except (ValueError, TypeError, AttributeError):
         raise ValidationFailed("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from None
+
+
+ListPage = Callable[..., Awaitable[tuple[list[Any], tuple[Any, ...] | None]]]
+
+
+async def keyset_page(request: web.Request, schema: type[Schema], fetch: ListPage) -> web.Response:
+    """A page of the current user's items, newest first: ``limit`` and ``cursor`` parsed
+    with ``schema``, ``fetch(user_id, limit=, after=)`` returning the items and the
+    ``(created_at, id)`` of the last one when there are more."""
+    user = current_user(request)
+    query = load_query(request, schema)
+    items, nxt = await fetch(
+        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
+    )
+    return json_response({"items": items, "next_cursor": encode_cursor(*nxt) if nxt else None})

@@ -14,8 +14,8 @@ from handlers.common import (
     json_response,
     load_query,
 )
+from handlers.keys import CAREER
 from handlers.schemas.career import CoursePageSchema, CourseQuerySchema
-from server.keys import CAREER
 from services.errors import ValidationFailed
 
 TAGS = ("courses",)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import orjson
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from handlers.common import api
+from handlers.keys import METRICS
 from handlers.metrics_access import metrics_allowed
-from server.metrics import metrics_endpoint
-from server.openapi import build_openapi, render_docs_html
+from handlers.openapi import build_openapi, render_docs_html
 from services.errors import Forbidden
 
 
@@ -66,4 +67,5 @@ async def metrics(request: web.Request) -> web.Response:
             "Metrics are served to local scrapers or with the metrics token "
             "(Authorization: Bearer $FLUENTPRO_METRICS_TOKEN)."
         )
-    return await metrics_endpoint(request)
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from handlers.common import api, current_user, dumps_line
+from handlers.keys import CONFIG, EXPORT, REQUEST_ID
 from handlers.stream_write import write_or_drop
-from server.keys import CONFIG, EXPORT, REQUEST_ID
 from services.export import export_filename
 from services.export_guard import ExportGuard
 

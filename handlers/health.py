@@ -9,7 +9,7 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from handlers.common import api, json_response
-from server.keys import DB, REDIS
+from handlers.keys import DB, REDIS
 
 
 class HealthSchema(Schema):

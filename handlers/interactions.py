@@ -7,19 +7,17 @@ from aiohttp import web
 from handlers.common import (
     api,
     current_user,
-    decode_time_cursor,
-    encode_cursor,
     json_response,
+    keyset_page,
     load_body,
-    load_query,
 )
+from handlers.keys import INTERACTIONS
 from handlers.schemas.activity import (
     AdaptiveListSchema,
     InteractionAcceptedSchema,
     InteractionBodySchema,
     ListQuerySchema,
 )
-from server.keys import INTERACTIONS
 
 TAGS = ("learning activity",)
 
@@ -46,9 +44,4 @@ async def record(request: web.Request) -> web.Response:
     errors=(401, 422),
 )
 async def list_adaptive(request: web.Request) -> web.Response:
-    user = current_user(request)
-    query = load_query(request, ListQuerySchema)
-    items, nxt = await request.app[INTERACTIONS].list_adaptive(
-        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
-    )
-    return json_response({"items": items, "next_cursor": encode_cursor(*nxt) if nxt else None})
+    return await keyset_page(request, ListQuerySchema, request.app[INTERACTIONS].list_adaptive)

@@ -7,19 +7,17 @@ from aiohttp import web
 from handlers.common import (
     api,
     current_user,
-    decode_time_cursor,
-    encode_cursor,
     json_response,
+    keyset_page,
     load_body,
-    load_query,
 )
+from handlers.keys import CAREER
 from handlers.schemas.career import (
     LearningPathBodySchema,
     LearningPathPageSchema,
     LearningPathSchema,
     PageQuerySchema,
 )
-from server.keys import CAREER, ONBOARDING
 
 TAGS = ("learning paths",)
 
@@ -38,7 +36,6 @@ async def create(request: web.Request) -> web.Response:
     path = await request.app[CAREER].create_learning_path(
         user.id, body["target_role"], body["timeline_weeks"]
     )
-    await request.app[ONBOARDING].notify_onboarding_changed(user.id)  # learning_path step
     return json_response(path, status=201)
 
 
@@ -50,13 +47,7 @@ async def create(request: web.Request) -> web.Response:
     errors=(401, 422),
 )
 async def list_paths(request: web.Request) -> web.Response:
-    user = current_user(request)
-    query = load_query(request, PageQuerySchema)
-    items, nxt = await request.app[CAREER].list_learning_paths(
-        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
-    )
-    next_cursor = encode_cursor(nxt[0].isoformat(), nxt[1]) if nxt else None
-    return json_response({"items": items, "next_cursor": next_cursor})
+    return await keyset_page(request, PageQuerySchema, request.app[CAREER].list_learning_paths)
 
 
 @api(

@@ -9,12 +9,12 @@ from aiohttp import web
 
 from handlers.clients import client_address
 from handlers.common import api, current_user, json_response, load_body
+from handlers.middlewares import SESSION_COOKIE
 from handlers.schemas.account_lifecycle import (
     AccountDeleteSchema,
     PasswordChangeSchema,
     SessionListSchema,
 )
-from server.middlewares import SESSION_COOKIE
 from services.account_lifecycle import AccountLifecycle
 from services.errors import NotFound
 

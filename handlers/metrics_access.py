@@ -8,7 +8,7 @@ import ipaddress
 
 from aiohttp import web
 
-from server.keys import CONFIG
+from handlers.keys import CONFIG
 
 _PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 

@@ -10,20 +10,15 @@ change it reflects; a reconnect simply gets the current analysis first.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 
 from aiohttp import web
-from aiohttp_sse import EventSourceResponse
-from redis.exceptions import RedisError
 
 from handlers.common import api, current_user, json_response
+from handlers.keys import CONFIG, ONBOARDING
 from handlers.schemas.activity import OnboardingProgressSchema
-from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, ONBOARDING, REQUEST_ID, SSE_STREAMS
-from server.sse import release_stream, sse_frame
-from services.errors import RateLimited, Unavailable
-from services.events import SlowConsumer, Subscription
-from services.onboarding import onboarding_channel
+from handlers.sse import SseSession, sse_frame, sse_session
+from services.events.channels import onboarding_channel
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +37,11 @@ async def progress(request: web.Request) -> web.Response:
     return json_response(await request.app[ONBOARDING].progress(user.id))
 
 
-def _close(sub: Subscription, _task: object) -> None:
-    sub.close()
-
-
-async def _write(resp: EventSourceResponse, request: web.Request, data: bytes) -> None:
-    try:
-        async with asyncio.timeout(request.app[CONFIG].events.send_timeout_s):
-            await resp.write(data)
-    except TimeoutError:
-        if request.transport is not None:  # a stalled client never drains: abort
-            request.transport.abort()
-        raise
-
-
-async def _follow(request: web.Request, resp: EventSourceResponse, sub: Subscription) -> None:
+async def _follow(session: SseSession) -> None:
     """After the first analysis: one new analysis per burst of changes, rate limited."""
+    request, sub = session.request, session.subscription
     loop = asyncio.get_running_loop()
     service = request.app[ONBOARDING]
-    user_id = current_user(request).id
     interval = request.app[CONFIG].activity.progress_min_interval_s
     last = loop.time()
     while True:
@@ -75,8 +56,8 @@ async def _follow(request: web.Request, resp: EventSourceResponse, sub: Subscrip
             if not more:
                 return
             batch = more
-        analysis = await service.progress(user_id)
-        await _write(resp, request, sse_frame(PROGRESS_EVENT, analysis, event_id=batch[-1].id))
+        analysis = await service.progress(session.user.id)
+        await session.write(sse_frame(PROGRESS_EVENT, analysis, event_id=batch[-1].id))
         last = loop.time()
 
 
@@ -89,38 +70,15 @@ async def _follow(request: web.Request, resp: EventSourceResponse, sub: Subscrip
 async def progress_stream(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     app = request.app
-    cfg = app[CONFIG]
-    registry, stats = app[SSE_STREAMS], app[EVENT_STATS]
-    resp = EventSourceResponse(
-        ping_interval=cfg.events.sse_ping_interval_s,
-        headers={"X-Request-ID": request.get(REQUEST_ID, "-"), "Cache-Control": "no-store"},
-    )
-    if not registry.try_add(user.id, resp, cfg.limits.streams_per_user):
-        raise RateLimited("Too many open streams; close one first.", retry_after=5)
-    sub: Subscription | None = None
-    undo_revoke = None
-    prepared = False
-    try:
-        try:  # subscribe before the first analysis so no change falls in between
-            sub = await app[EVENT_HUB].subscribe(onboarding_channel(user.id))
-        except (RedisError, OSError, TimeoutError):
-            raise Unavailable("Live events are unavailable; retry shortly.") from None
+    # Subscribed before the first analysis, so no change falls in between; a reconnect
+    # gets the current analysis first, so there is nothing to resume.
+    async with sse_session(request, onboarding_channel(user.id), resume=False) as session:
         first = await app[ONBOARDING].progress(user.id)
-        await resp.prepare(request)
-        prepared = True
-        stats.sse_open += 1
-        stats.notify()
-        # The ping task ends when the client is gone or on stop_streaming() (shutdown,
-        # revocation): the subscription is then closed and the loop below ends.
-        resp._ping_task.add_done_callback(functools.partial(_close, sub))  # type: ignore[union-attr]
-        undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
-        head = b"retry: %d\n\n" % cfg.events.sse_retry_ms
-        await _write(resp, request, head + sse_frame(PROGRESS_EVENT, first, event_id=sub.last_id))
-        await _follow(request, resp, sub)
-    except SlowConsumer:
-        log.info("onboarding stream client too slow; ended")
-    except (ConnectionResetError, TimeoutError, RuntimeError):
-        log.debug("onboarding stream client went away")
-    finally:
-        release_stream(app, user.id, resp, sub, undo_revoke, prepared=prepared)
-    return resp
+        await session.start()
+        head = b"retry: %d\n\n" % app[CONFIG].events.sse_retry_ms
+        await session.write(
+            head + sse_frame(PROGRESS_EVENT, first, event_id=session.subscription.last_id)
+        )
+        session.resp.go_live()  # pings from here on
+        await _follow(session)
+    return session.resp

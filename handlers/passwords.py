@@ -10,13 +10,13 @@ from aiohttp import web
 
 from handlers.clients import limit_per_client
 from handlers.common import api, json_response, load_body
+from handlers.keys import PASSWORDS
 from handlers.schemas.accounts import (
     AnalysisSchema,
     AnalyzeBodySchema,
     GenerateBodySchema,
     GeneratedSchema,
 )
-from server.keys import PASSWORDS
 
 TAGS = ("passwords",)
 

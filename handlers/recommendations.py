@@ -10,6 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from handlers.common import api, current_user, dumps_line, json_response, load_body, load_query
+from handlers.errors import stream_error
+from handlers.keys import CAREER, CONFIG
 from handlers.schemas.career import (
     CourseStreamQuerySchema,
     RolesAnswerSchema,
@@ -17,9 +19,7 @@ from handlers.schemas.career import (
     RolesQuerySchema,
 )
 from handlers.stream_write import write_or_drop
-from server.keys import CAREER, CONFIG, ONBOARDING
 from services.auth_user import AuthUser
-from services.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ async def roles_post(request: web.Request) -> web.Response:
         limit=body["limit"],
         stored_profile=_profile(user),
     )
-    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
 
 
@@ -81,23 +80,6 @@ def _profile(user: AuthUser) -> Mapping[str, Any] | None:
 def _client_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
-
-
-def _error_line(exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, DomainError):
-        error: dict[str, Any] = {"message": exc.detail, "fallback_available": False}
-        if exc.errors:
-            error["details"] = exc.errors
-        if isinstance(exc, Unavailable):
-            error["details"] = {"retry_after_s": exc.retry_after}
-        return {"error": error}
-    return {
-        "error": {
-            "message": "The recommendations could not be completed.",
-            "details": {"produced_until": "see the lines above"},
-            "fallback_available": False,
-        }
-    }
 
 
 @api(
@@ -134,7 +116,9 @@ async def course_stream(request: web.Request) -> web.StreamResponse:
             if _client_gone(request):
                 return response
             try:
-                await response.write(dumps_line(_error_line(exc)))
+                await response.write(
+                    dumps_line(stream_error(exc, "The recommendations could not be completed."))
+                )
             except ConnectionResetError:
                 return response
     await response.write_eof()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.clients import client_address
-from server.keys import CONFIG, RATE_LIMITER
+from handlers.keys import CONFIG, RATE_LIMITER
 
 WINDOW_S = 60.0
 

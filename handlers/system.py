@@ -6,10 +6,9 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from handlers.common import api, json_response
-from server.keys import SYSTEM_SNAPSHOT
-from server.sse import sse_channel_stream
-
-SYSTEM_CHANNEL = "system"
+from handlers.keys import SYSTEM_SNAPSHOT
+from handlers.sse import sse_channel_stream
+from services.events.channels import SYSTEM
 
 
 class LagSchema(Schema):
@@ -46,7 +45,7 @@ class SystemStatusSchema(Schema):
     errors=(401, 403, 429, 503),
 )
 async def system_stream(request: web.Request) -> web.StreamResponse:
-    return await sse_channel_stream(request, SYSTEM_CHANNEL)
+    return await sse_channel_stream(request, SYSTEM)
 
 
 @api(

@@ -7,12 +7,11 @@ from aiohttp import web
 from handlers.common import (
     api,
     current_user,
-    decode_time_cursor,
-    encode_cursor,
     json_response,
+    keyset_page,
     load_body,
-    load_query,
 )
+from handlers.keys import TASKS
 from handlers.schemas.tasks import (
     TaskAcceptedSchema,
     TaskCreateSchema,
@@ -20,9 +19,9 @@ from handlers.schemas.tasks import (
     TaskPageSchema,
     TaskSchema,
 )
-from server.keys import TASKS
-from server.sse import sse_channel_stream
-from services.tasks.kinds import FINAL_EVENT, task_channel
+from handlers.sse import sse_channel_stream
+from services.events.channels import task_channel
+from services.tasks.kinds import FINAL_EVENT
 
 TAGS = ("tasks",)
 FINAL_EVENT_NAMES = tuple(FINAL_EVENT.values())
@@ -65,13 +64,7 @@ async def create(request: web.Request) -> web.Response:
     errors=(401, 422),
 )
 async def list_tasks(request: web.Request) -> web.Response:
-    user = current_user(request)
-    query = load_query(request, TaskListQuerySchema)
-    items, nxt = await request.app[TASKS].list(
-        user.id, limit=query["limit"], after=decode_time_cursor(query["cursor"])
-    )
-    next_cursor = encode_cursor(*nxt) if nxt else None
-    return json_response({"items": items, "next_cursor": next_cursor})
+    return await keyset_page(request, TaskListQuerySchema, request.app[TASKS].list)
 
 
 @api("One of my tasks", response=TaskSchema, tags=TAGS, errors=(401, 404))

@@ -28,8 +28,8 @@ from redis.exceptions import RedisError
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
 from db.queries import admin as admin_q
+from handlers.config import Config
 from handlers.schemas.accounts import RegisterBodySchema
-from server.config import Config
 from server.ctx_accounts import pepper_for
 from server.resources import make_redis
 from services.accounts import CACHE_PREFIX, REVOKED_CHANNEL, USER_CHANGED_CHANNEL

@@ -6,23 +6,24 @@ import gc
 
 from aiohttp import web
 
-from server.config import Config
+from handlers.config import Config
+from handlers.keys import CONFIG
+from handlers.middlewares import MIDDLEWARES
 from server.ctx_accounts import accounts_ctx
 from server.ctx_activity import activity_ctx
 from server.ctx_career import career_ctx
-from server.ctx_observability import observability_ctx
+from server.ctx_observability import metrics_ctx, observability_ctx
 from server.ctx_ops import ops_ctx
 from server.ctx_realtime import setup_realtime
 from server.ctx_tasks import tasks_ctx
-from server.keys import CONFIG
-from server.metrics import metrics_ctx
-from server.middlewares import MIDDLEWARES
 from server.resources import cpu_pool_ctx, database_ctx, redis_ctx
 from server.routes import setup_routes
+from services import aio_compat
 
 
 def create_app(config: Config) -> web.Application:
     """Build the application. Synchronous and free of I/O: resources open in cleanup_ctx."""
+    aio_compat.install()  # before any client exists: the libraries' wait_for keeps cancels
     app = web.Application(
         middlewares=MIDDLEWARES,
         client_max_size=config.server.body_limit_bytes,

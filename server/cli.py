@@ -15,9 +15,11 @@ from types import FrameType
 
 from aiohttp import web
 
+from handlers.config import Config
 from server import infra
-from server.config import Config, ConfigError, load_config
-from server.logs import configure_logging
+from server.config import ConfigError, load_config
+from services import aio_compat
+from services.observability.logs import configure_logging
 
 log = logging.getLogger("fluentpro")
 
@@ -147,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.logging.level, json_lines=config.logging.json)
+    aio_compat.install()
 
     if os.environ.get("FLUENTPRO_WORKER_CHILD") == "1":
         return serve(config)

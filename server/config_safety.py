@@ -3,23 +3,9 @@ production (security review 2026-12-07, findings 11 and 12)."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit, urlunsplit
+from handlers.config import ENVIRONMENTS, redact_url
 
-ENVIRONMENTS = ("development", "production")
-_DSN_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """A database/Redis URL (or libpq ``key=value`` string) with its password hidden."""
-    if "://" not in url:
-        return _DSN_PASSWORD.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        parts = parts._replace(netloc=netloc)
-    query = _DSN_PASSWORD.sub(r"\1***", parts.query)
-    return urlunsplit(parts._replace(query=query))
+__all__ = ["ENVIRONMENTS", "metrics_problem", "production_problem", "redact_url"]
 
 
 def metrics_problem(*, access: str, token: str) -> str | None:

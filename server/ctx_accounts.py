@@ -12,10 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from handlers.me_account import LIFECYCLE
-from server import infra
-from server.config import Config
-from server.keys import (
+from handlers.config import Config
+from handlers.keys import (
     ACCOUNTS,
     AUTHENTICATOR,
     CONFIG,
@@ -25,13 +23,15 @@ from server.keys import (
     RATE_LIMITER,
     REDIS,
 )
+from handlers.me_account import LIFECYCLE
+from server import infra
+from server.owned import owned_task
 from services.account_lifecycle import AccountLifecycle
 from services.accounts import AccountService
-from services.events.access import USER_CHANNELS, user_channel
 from services.events.bus import stream_key
+from services.events.channels import USER_CHANNELS, task_channel, user_channel
 from services.hashing import PasswordHasher
 from services.passwords import PasswordService
-from services.tasks.kinds import task_channel
 from services.throttle import LoginThrottle, RateLimiter, ThrottlePolicy
 
 log = logging.getLogger(__name__)
@@ -136,12 +136,9 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
             except Exception:  # never let the retrier die; the next round tries again
                 log.exception("replaying session-cache deletions failed")
 
-    retrier = asyncio.create_task(replay_failed_forgets(), name="session-cache-retrier")
     try:
-        yield
+        async with owned_task(replay_failed_forgets(), name="session-cache-retrier"):
+            yield
     finally:
-        retrier.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retrier
         if listener is not None:
             await listener.stop()

@@ -14,10 +14,11 @@ from aiohttp import web
 
 from handlers.common import validate
 from handlers.export import EXPORT_GUARD
-from handlers.schemas.activity import InteractionBodySchema
-from server.keys import (
+from handlers.keys import (
+    ACCOUNTS,
     ADAPTIVE_ENGINE,
     ANALYSIS_QUEUE,
+    CAREER,
     CONFIG,
     DB,
     EVENT_BUS,
@@ -27,6 +28,7 @@ from server.keys import (
     ONBOARDING,
     REDIS,
 )
+from handlers.schemas.activity import InteractionBodySchema
 from services.adaptive import AdaptiveEngine
 from services.analysis_queue import AnalysisQueue
 from services.auth_user import AuthUser
@@ -66,6 +68,12 @@ async def activity_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ADAPTIVE_ENGINE] = engine
     app[ANALYSIS_QUEUE] = queue
     app[ONBOARDING] = onboarding
+    # Services built before this one announce their onboarding changes through it.
+    accounts, career = app.get(ACCOUNTS), app.get(CAREER)
+    if accounts is not None:
+        accounts.onboarding = onboarding
+    if career is not None:
+        career.onboarding = onboarding
     app[INTERACTIONS] = interactions
     app[EXPORT] = ExportService(db, batch=cfg.export_batch)
     app[EXPORT_GUARD] = ExportGuard(
@@ -76,4 +84,8 @@ async def activity_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if accounts is not None:
+            accounts.onboarding = None
+        if career is not None:
+            career.onboarding = None
         await queue.stop()

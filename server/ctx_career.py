@@ -13,15 +13,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from db.catalog_seed import fetch_catalog_rows
-from server.config import Config
-from server.keys import AI_GATEWAY, CAREER, CONFIG, CPU_POOL, DB, REDIS
+from handlers.config import Config
+from handlers.keys import AI_GATEWAY, CAREER, CONFIG, CPU_POOL, DB, REDIS
 from server.resources import warm_redis
-from services.ai.breaker import RedisCircuitBreaker
 from services.ai.cache import AICache
 from services.ai.gateway import AIGateway
 from services.ai.local import LocalEngine
 from services.ai.provider import OpenAIProvider, make_openai_client
 from services.ai.quota import AIQuota
+from services.breaker.shared import RedisCircuitBreaker
 from services.career.catalog import Catalog
 from services.career.engine import LocalCareerEngine
 from services.career.local_adapter import CareerLocalEngine

@@ -8,14 +8,15 @@ Registered last in create_app: it needs the loop monitor, metrics, breakers and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import multiprocess as prom_multiprocess
 
-from server.keys import (
+from handlers.keys import (
     BREAKER_STATES,
     CONFIG,
     LOOP_MONITOR,
@@ -24,7 +25,9 @@ from server.keys import (
     TASK_COUNTS,
     TASK_OUTCOMES,
 )
-from server.shedding import LoadShedder
+from server.owned import owned_task
+from services.observability.metrics import Metrics, multiprocess_enabled
+from services.observability.shedding import LoadShedder
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +112,29 @@ async def observability_ctx(app: web.Application) -> AsyncIterator[None]:
     figures = SharedFigures(app)
     source = _source(figures, shedder, app.get(TASK_OUTCOMES))
     metrics.sources.append(source)
-    task = asyncio.create_task(figures.run(cfg.metrics_interval_s), name="metrics-shared")
     try:
-        yield
+        async with owned_task(figures.run(cfg.metrics_interval_s), name="metrics-shared"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         metrics.sources.remove(source)
         undo_shed()
         undo_lag()
+
+
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Create the app's metrics and the bridge task that pulls subsystem counters."""
+    metrics = Metrics(slow_ms=app[CONFIG].monitor.log_lag_ms)
+    app[METRICS] = metrics
+
+    async def bridge() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            metrics.flush_requests()
+            metrics.pull_sources()
+
+    try:
+        async with owned_task(bridge(), name="metrics-bridge"):
+            yield
+    finally:
+        if multiprocess_enabled():  # drop this process's live gauges from the aggregate
+            prom_multiprocess.mark_process_dead(os.getpid())

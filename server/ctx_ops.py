@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.keys import (
+from handlers.keys import (
     ACCOUNTS,
     AI_GATEWAY,
     BREAKER_STATES,
@@ -22,8 +22,9 @@ from server.keys import (
     SSE_STREAMS,
     WS_CONNECTIONS,
 )
-from services.ai.registry import BreakerRegistry
+from services.breaker.registry import BreakerRegistry
 from services.career.chat import CoachChat
+from services.events.channels import SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def _breaker_transition_publisher(app: web.Application) -> Any:
         bus = app.get(EVENT_BUS)
         if bus is not None:
             try:
-                await bus.publish("system", "breaker", change)
+                await bus.publish(SYSTEM, "breaker", change)
             except Exception:  # Redis down: the transition is still logged and counted
                 log.warning("could not publish breaker transition", exc_info=True)
 

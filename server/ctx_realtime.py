@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,8 +13,8 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
-from server.conn_registry import Closable, ConnectionRegistry
-from server.keys import (
+from handlers.conn_registry import Closable, ConnectionRegistry
+from handlers.keys import (
     BREAKER_STATES,
     CHANNEL_ACCESS,
     CONFIG,
@@ -32,16 +31,17 @@ from server.keys import (
     TASK_COUNTS,
     WS_CONNECTIONS,
 )
-from server.monitor import LoopLagMonitor
+from handlers.sse import stop_sse_streams
+from server.owned import owned_task
 from server.resources import make_redis
-from server.sse import stop_sse_streams
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
+from services.events.channels import SYSTEM
+from services.observability.monitor import LoopLagMonitor
 from services.system_status import SystemSnapshot
 
 log = logging.getLogger(__name__)
 
-SYSTEM_CHANNEL = "system"
 GOING_AWAY = 1001
 
 
@@ -103,15 +103,11 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[SYSTEM_SNAPSHOT] = snapshot
     await hub.start()
-    metrics = asyncio.create_task(
-        _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s), name="metrics"
-    )
+    publisher = _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s)
     try:
-        yield
+        async with owned_task(publisher, name="metrics"):
+            yield
     finally:
-        metrics.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await metrics
         await hub.stop()
         await reader.aclose()
 
@@ -132,7 +128,7 @@ async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: 
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await bus.publish(SYSTEM_CHANNEL, "metrics", await snapshot.collect())
+            await bus.publish(SYSTEM, "metrics", await snapshot.collect())
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("could not publish system metrics (%s)", exc.__class__.__name__)
 

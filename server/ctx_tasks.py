@@ -16,7 +16,7 @@ from aiohttp import web
 
 from db.catalog_seed import fetch_catalog_rows
 from db.jobs import make_connector
-from server.keys import (
+from handlers.keys import (
     CAREER,
     CONFIG,
     CPU_POOL,

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.config import load_config
-from server.logs import configure_logging
+from services.observability.logs import configure_logging
 
 
 async def app() -> web.Application:

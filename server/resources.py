@@ -19,9 +19,9 @@ from redis.driver_info import DriverInfo
 
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
+from handlers.config import Config
+from handlers.keys import CONFIG, CPU_POOL, DB, REDIS
 from server import infra
-from server.config import Config
-from server.keys import CONFIG, CPU_POOL, DB, REDIS
 
 log = logging.getLogger(__name__)
 

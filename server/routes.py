@@ -21,8 +21,8 @@ from handlers import (
     recommendations,
     system,
     tasks,
-    ws,
 )
+from handlers.ws import endpoint as ws
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from server.config import Config, ConfigError, load_config
-from server.logs import configure_logging
+from handlers.config import Config
+from server.config import ConfigError, load_config
+from services import aio_compat
+from services.observability.logs import configure_logging
 
 log = logging.getLogger("fluentpro.worker")
 
@@ -58,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.logging.level, json_lines=config.logging.json)
+    aio_compat.install()
     from server.cli import resolve_services
 
     config, keep = resolve_services(config)

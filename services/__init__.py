@@ -1,5 +1,6 @@
-"""Domain and infrastructure services (no aiohttp request/response types here)."""
+"""Domain and infrastructure services: accounts, career, activity, tasks, events, the AI
+gateway, the circuit breaker, observability.
 
-from services import redis_compat
-
-redis_compat.install()
+No aiohttp request/response types and no import of ``server`` or ``handlers``: a service
+gets its settings and clients in its constructor. May import ``db`` and other services.
+"""

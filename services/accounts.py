@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
@@ -34,11 +34,11 @@ from redis.exceptions import RedisError
 
 from db.pool import Database, UniqueViolation
 from db.queries import accounts as q
-from server.config import AuthConfig
 from services.auth_user import AuthUser
 from services.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.hashing import PasswordHasher
 from services.invalidation_listener import InvalidationListener
+from services.onboarding import OnboardingNotices
 from services.password_policy import check_password_policy
 from services.session_cache import LocalSessionCache
 from services.throttle import LoginThrottle
@@ -54,6 +54,16 @@ MAX_TOKEN_CHARS = 256
 BAD_CREDENTIALS = "The e-mail address or the password is wrong."
 
 PolicyCheck = Callable[..., list[str]]
+
+
+class SessionSettings(Protocol):
+    """The session lifetimes the service needs (the ``auth`` section of the config has them)."""
+
+    @property
+    def token_idle_ttl_s(self) -> int: ...
+
+    @property
+    def token_absolute_ttl_s(self) -> int: ...
 
 
 def hash_token(token: str) -> bytes:
@@ -82,7 +92,7 @@ class AccountService:
         redis: aioredis.Redis,
         hasher: PasswordHasher,
         *,
-        auth: AuthConfig,
+        auth: SessionSettings,
         throttle: LoginThrottle,
         executor: Executor,
         policy: PolicyCheck = check_password_policy,
@@ -103,6 +113,9 @@ class AccountService:
         self.lookups: dict[str, int] = {"memory": 0, "redis": 0, "database": 0}
         self._local: LocalSessionCache | None = None
         self._listener: InvalidationListener | None = None
+        # Told when the profile changes (onboarding steps); set by the composition root
+        # once the onboarding service exists (it is built after this one).
+        self.onboarding: OnboardingNotices | None = None
 
     # -- the in-process cache ----------------------------------------------------------------
 
@@ -458,6 +471,8 @@ class AccountService:
         if row is None:
             raise NotFound("No such user.")
         await self._forget_user(user_id)
+        if self.onboarding is not None:
+            await self.onboarding.notify_onboarding_changed(user_id)  # profile / goals steps
         return public_user(row)
 
     async def set_role(self, user_id: str, role: str) -> dict[str, Any]:

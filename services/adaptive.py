@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any, Protocol
 
 from db.pool import Database
 from db.queries import activity as q
-from server.config import ActivityConfig
+from services.clock import now_iso
+from services.events.channels import recommendations_channel
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,35 @@ PROGRESS_TYPES = frozenset({"start", "complete", "quiz_result"})
 EVENT_NAME = "adaptive_recommendation"
 
 
+class AdaptiveSettings(Protocol):
+    """The thresholds the engine reads (the ``activity`` section of the config has them)."""
+
+    @property
+    def window_days(self) -> int: ...
+
+    @property
+    def recent_limit(self) -> int: ...
+
+    @property
+    def skip_threshold(self) -> int: ...
+
+    @property
+    def low_quiz_score(self) -> float: ...
+
+    @property
+    def high_quiz_score(self) -> float: ...
+
+    @property
+    def fast_completion_factor(self) -> float: ...
+
+    @property
+    def nudge_after_s(self) -> int: ...
+
+
 class EventPublisher(Protocol):
     """What the engine needs of the event bus."""
 
     async def publish(self, channel: str, event: str, data: Any) -> str: ...
-
-
-def recommendations_channel(user_id: str) -> str:
-    """The user's recommendations channel."""
-    return f"user:{user_id}:recommendations"
 
 
 @dataclass
@@ -90,7 +111,7 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 class AdaptiveEngine:
     """Analyses one user's recent activity; stores and publishes new recommendations."""
 
-    def __init__(self, db: Database, bus: EventPublisher, settings: ActivityConfig) -> None:
+    def __init__(self, db: Database, bus: EventPublisher, settings: AdaptiveSettings) -> None:
         self._db = db
         self._bus = bus
         self._cfg = settings
@@ -124,7 +145,7 @@ class AdaptiveEngine:
         metadata = {
             "interaction_id": p.interaction_id,
             "analysis_confidence": round(p.confidence, 2),
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": now_iso(),
             **p.extra,
         }
         row = await self._db.fetch_one(

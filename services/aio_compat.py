@@ -6,6 +6,11 @@ stuck "cancelling", and redis calls ignoring a client that went away). redis-py,
 procrastinate all call ``asyncio.wait_for`` on their hot paths. Python 3.12 rebuilt
 ``wait_for`` on ``asyncio.timeout``, which never loses a cancel; ``patch`` hands that
 implementation to one library module's view of ``asyncio`` and changes nothing else.
+
+The one place for this fix: ``install()`` is called explicitly by the composition root
+(``create_app``, the worker and CLI entry points) and by the test suite's conftest, never
+as a side effect of an import. ``reraise_swallowed_cancel`` covers the calls made before
+the patch could apply (a cancel already swallowed inside a library).
 """
 
 from __future__ import annotations
@@ -43,3 +48,31 @@ def patch(module_name: str) -> None:
     current = getattr(module, "asyncio", None)
     if current is not None and getattr(current, "wait_for", None) is not wait_for:
         module.asyncio = _asyncio_with_safe_wait_for()
+
+
+# The library modules whose ``asyncio.wait_for`` calls sit on our hot paths.
+PATCHED_MODULES = (
+    "redis.asyncio.connection",
+    "aiopg.connection",
+    "procrastinate.utils",
+    "procrastinate.contrib.aiopg.aiopg_connector",
+)
+
+
+def install() -> None:
+    """Give every library in PATCHED_MODULES the safe ``wait_for`` (idempotent)."""
+    for name in PATCHED_MODULES:
+        patch(name)
+
+
+def reraise_swallowed_cancel() -> None:
+    """Raise ``CancelledError`` if the current task was cancelled but kept running.
+
+    On Python 3.11, ``asyncio.wait_for`` (used by redis-py around socket writes) returns
+    the inner result and drops a cancellation that arrives as the inner future completes;
+    the task then runs on with ``cancelling() > 0``. Call this right after a Redis call so
+    a cancelled caller (a client that went away, an expired ``asyncio.timeout``) stops.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > 0:
+        raise asyncio.CancelledError

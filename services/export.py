@@ -14,12 +14,13 @@ transaction rolls back and the connection returns to the pool at once.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 
 from db.pool import Database
 from db.queries import export as q
+from services.clock import utcnow
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("profile", q.EXPORT_PROFILE),
@@ -33,7 +34,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 def export_filename(now: datetime | None = None) -> str:
     """``fluentpro-export-<YYYY-MM-DD>.ndjson`` (UTC date)."""
-    return f"fluentpro-export-{(now or datetime.now(UTC)).date().isoformat()}.ndjson"
+    return f"fluentpro-export-{(now or utcnow()).date().isoformat()}.ndjson"
 
 
 class ExportService:

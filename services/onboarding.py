@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from db.pool import Database
 from db.queries import onboarding as q
 from services.adaptive import EventPublisher
 from services.analysis_queue import AnalysisQueue
+from services.clock import now_iso
 from services.errors import NotFound
+from services.events.channels import onboarding_channel
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,6 @@ ENGAGEMENT_BONUS = {"low": -0.1, "medium": 0.05, "high": 0.15}
 MAX_REMEMBERED_STEPS = 100_000
 
 
-def onboarding_channel(user_id: str) -> str:
-    """The channel announcing that the user's onboarding inputs changed."""
-    return f"user:{user_id}:onboarding"
-
-
 def engagement_level(recent_count: int, active_days: int) -> str:
     """low / medium / high from interactions in the last 7 days and active days in 14."""
     if recent_count >= 15 or active_days >= 5:
@@ -82,6 +79,14 @@ def _profile_complete(profile: dict[str, Any]) -> bool:
         and profile.get("experience_level")
         and profile.get("skills")
     )
+
+
+class OnboardingNotices(Protocol):
+    """What a service that changes onboarding inputs calls (OnboardingService does it)."""
+
+    async def notify_step_done(self, user_id: str, step: str) -> None: ...
+
+    async def notify_onboarding_changed(self, user_id: str) -> bool: ...
 
 
 class OnboardingService:
@@ -111,7 +116,7 @@ class OnboardingService:
     async def notify_onboarding_changed(self, user_id: str) -> bool:
         """Announce that the user's onboarding inputs changed (best effort, never raises);
         False when the notice could not be published."""
-        data = {"user_id": str(user_id), "at": datetime.now(UTC).isoformat()}
+        data = {"user_id": str(user_id), "at": now_iso()}
         try:
             await self._bus.publish(onboarding_channel(str(user_id)), CHANGED_EVENT, data)
         except Exception:  # Redis down or slow: the change itself is already stored

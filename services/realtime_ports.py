@@ -1,6 +1,6 @@
 """Optional collaborators the real-time layer calls when the lead registers them.
 
-Each is stored under an AppKey in server/keys.py; when absent the real-time layer
+Each is stored under an AppKey in handlers/keys.py; when absent the real-time layer
 degrades (zeros, empty maps, an ``unavailable`` error on the WebSocket).
 """
 

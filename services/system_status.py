@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from services.clock import now_iso
 from services.realtime_ports import BreakerStatesProvider, TaskCountsProvider
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class SystemSnapshot:
         tasks = {"queued": 0, "running": 0}
         tasks.update(await self._optional(self._tasks(), {}))
         return {
-            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            "timestamp": now_iso(),
             "loop_lag_ms": dict(self._loop_lag()),
             "connections": dict(self._connections()),
             "breakers": breakers,

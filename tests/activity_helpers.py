@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import ANALYSIS_QUEUE, DB
+from handlers.keys import ANALYSIS_QUEUE, DB
 from tests.helpers import Authed
 
 ADVANCED_WITH_PREREQUISITES = """

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from services.ai.breaker import make_breaker_redis
+from services.breaker.shared import make_breaker_redis
 from tests.ai_helpers import REDIS_URL
 from tests.fake_ai import FakeAI, run_fake_ai
 

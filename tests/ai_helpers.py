@@ -4,18 +4,18 @@ or ``FLUENTPRO_TEST_AI_REDIS_URL``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from services.ai.breaker import RedisCircuitBreaker, make_breaker_redis
 from services.ai.cache import AICache
 from services.ai.gateway import AIGateway
-from services.ai.local import EchoLocalEngine
 from services.ai.provider import OpenAIProvider, make_openai_client
 from services.ai.quota import AIQuota
+from services.breaker.shared import RedisCircuitBreaker, make_breaker_redis
 from tests.fake_ai import FakeAI
 
 REDIS_URL = os.environ.get("FLUENTPRO_TEST_AI_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -140,3 +140,31 @@ class LoopTicker:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+class EchoLocalEngine:
+    """Generic engine: answers per feature from ``answers`` (or echoes the input)."""
+
+    def __init__(
+        self,
+        answers: dict[str, dict[str, Any]] | None = None,
+        *,
+        text: str = "Here is a locally generated answer.",
+    ) -> None:
+        self.answers = dict(answers or {})
+        self.text = text
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def complete_json(self, feature: str, user_data: dict[str, Any]) -> dict[str, Any]:
+        """The configured answer for ``feature``, else ``{"echo": <user_data as JSON>}``."""
+        self.calls.append((feature, user_data))
+        if feature in self.answers:
+            return dict(self.answers[feature])
+        return {"echo": json.dumps(user_data, sort_keys=True, default=str)}
+
+    async def stream_text(self, feature: str, user_data: dict[str, Any]) -> AsyncIterator[str]:
+        """``text`` word by word."""
+        self.calls.append((feature, user_data))
+        words = self.text.split(" ")
+        for i, word in enumerate(words):
+            yield word if i == len(words) - 1 else word + " "

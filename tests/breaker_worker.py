@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from services.ai.breaker import CircuitOpen, RedisCircuitBreaker, make_breaker_redis
+from services.breaker.shared import CircuitOpen, RedisCircuitBreaker, make_breaker_redis
 
 
 def emit(**event: Any) -> None:

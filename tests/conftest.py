@@ -26,9 +26,15 @@ from redis.backoff import NoBackoff
 
 from db.migrate import apply_migrations
 from db.pool import Database, PoolSettings
+from handlers.config import Config
 from server import infra
 from server.app import create_app
-from server.config import Config, load_config
+from server.config import load_config
+from services import aio_compat
+
+# The Python 3.11 wait_for fix, as create_app and the entry points install it; tests that
+# build services without an app rely on it too.
+aio_compat.install()
 
 TEST_DB_NAME = "fluentpro_test" + os.environ.get("FLUENTPRO_TEST_DB_SUFFIX", "")
 TEST_REDIS_DB = int(os.environ.get("FLUENTPRO_TEST_REDIS_DB", "9"))

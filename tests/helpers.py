@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import ACCOUNTS
+from handlers.keys import ACCOUNTS
 
 # Passes the password policy (long, unrelated words, not on any common list).
 DEFAULT_PASSWORD = "copper-lantern-orbit-meadow-42"

@@ -11,8 +11,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from server.config import PROJECT_ROOT, Config
-from server.keys import DB
+from handlers.config import Config
+from handlers.keys import DB
+from server.config import PROJECT_ROOT
 from tests.conftest import TEST_PEPPER, AppFactory
 from tests.helpers import DEFAULT_PASSWORD, register_user
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB, EVENT_HUB
-from services.adaptive import recommendations_channel
+from handlers.keys import DB, EVENT_HUB
+from services.events.channels import recommendations_channel
 from tests.activity_helpers import (
     ADVANCED_WITH_PREREQUISITES,
     BEGINNER_WITH_NEXT,

@@ -15,13 +15,13 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from services.ai.breaker import (
+from services.breaker.registry import BreakerRegistry
+from services.breaker.shared import (
     CircuitOpen,
     LocalCircuitBreaker,
     RedisCircuitBreaker,
     make_breaker_redis,
 )
-from services.ai.registry import BreakerRegistry
 from services.errors import NotFound
 from tests.ai_helpers import (
     DEAD_REDIS_URL,
@@ -336,7 +336,7 @@ async def _true(value: bool) -> bool:
 async def test_unreachable_redis_degrades_to_local_breaker(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="services.ai.breaker")
+    caplog.set_level(logging.WARNING, logger="services.breaker.shared")
     client = make_breaker_redis(DEAD_REDIS_URL)
     b = RedisCircuitBreaker(client, "down", consecutive_failures=3, break_duration_s=30)
     try:

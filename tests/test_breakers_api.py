@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import EVENT_BUS
+from handlers.keys import EVENT_BUS
 from tests.helpers import make_admin, register_user
 
 

@@ -9,13 +9,18 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from services.ai.breaker_local import LocalCircuitBreaker
 from services.ai.cache import AICache
 from services.ai.gateway import AIGateway, StreamChunk
+from services.breaker.local import LocalCircuitBreaker
 from services.career.catalog import load_seed_catalog
 from services.career.engine import LocalCareerEngine
 from services.career.local_adapter import CareerLocalEngine
-from services.career.prompts import CHAT_FEATURE, CHAT_SYSTEM, ROLES_FEATURE
+from services.career.prompts import CHAT_FEATURE, ROLES_FEATURE
+
+# A chat system prompt for the gateway calls below (the coach has its own, in chat.py).
+CHAT_SYSTEM = """You are FluentPro's career coach. Answer the user's message in a few plain
+sentences, grounded in their profile and the catalog facts given in the data. Do not invent
+courses or roles that are not listed there."""
 
 
 @pytest.fixture(scope="module")

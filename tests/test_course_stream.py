@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import CAREER
+from handlers.keys import CAREER
 from services.career.local_adapter import CareerEngine
 from tests.career_helpers import signed_in
 

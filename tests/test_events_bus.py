@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from handlers.sse import event_frame
 from services.events import EventBus, EventHub, EventStats, InvalidEventId, SlowConsumer
 from services.events.bus import stream_key
 
@@ -51,7 +52,7 @@ async def test_publish_sets_maxlen_and_expiry(bus: EventBus, redis: aioredis.Red
     assert 0 < await redis.ttl(stream_key("c1")) <= 3600
     events = await bus.read_range("c1", (0, 0))
     assert [(e.id, e.event, e.data) for e in events] == [(eid, "progress", {"p": 1})]
-    assert events[0].sse_frame() == f'id: {eid}\nevent: progress\ndata: {{"p":1}}\n\n'.encode()
+    assert event_frame(events[0]) == f'id: {eid}\nevent: progress\ndata: {{"p":1}}\n\n'.encode()
 
 
 async def test_read_after_and_retention_reset(bus: EventBus, redis: aioredis.Redis) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB
+from handlers.keys import DB
 from tests.activity_helpers import BEGINNER_WITH_NEXT, analysed, fetch_all, interact
 from tests.helpers import register_user
 

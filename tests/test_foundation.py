@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
-from server.keys import PASSWORDS
+from handlers.keys import PASSWORDS
 from tests.conftest import AppFactory
 
 

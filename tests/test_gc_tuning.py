@@ -6,9 +6,9 @@ import gc
 
 from aiohttp import web
 
+from handlers.keys import CONFIG
 from server.app import tune_gc
 from server.config import load_config
-from server.keys import CONFIG
 
 
 async def test_tune_gc_freezes_the_startup_heap_and_sets_the_thresholds() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB, INTERACTION_SINK
+from handlers.keys import DB, INTERACTION_SINK
 from services.analysis_queue import AnalysisQueue
 from services.auth_user import AuthUser
 from services.errors import ValidationFailed

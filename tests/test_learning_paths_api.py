@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import CAREER
+from handlers.keys import CAREER
 from tests.career_helpers import signed_in
 from tests.conftest import AppFactory
 from tests.fake_ai import run_fake_ai

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.keys import LOOP_MONITOR, METRICS, SHEDDER
-from server.shedding import LoadShedder
+from handlers.keys import LOOP_MONITOR, METRICS, SHEDDER
 from services.errors import Unavailable
+from services.observability.shedding import LoadShedder
 from tests.conftest import AppFactory
 from tests.helpers import Authed, make_admin, register_user
 

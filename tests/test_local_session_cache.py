@@ -11,7 +11,7 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from server.keys import ACCOUNTS
+from handlers.keys import ACCOUNTS
 from services.auth_user import AuthUser
 from services.invalidation_listener import RespError, parse_resp
 from services.session_cache import LocalSessionCache

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB
+from handlers.keys import DB
 from tests.conftest import AppFactory
 from tests.helpers import DEFAULT_PASSWORD, register_user
 

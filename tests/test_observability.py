@@ -17,11 +17,11 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
+from handlers.config import Config
+from handlers.keys import LOOP_MONITOR, METRICS, REQUEST_RATE
 from server.app import create_app
-from server.config import Config
-from server.keys import LOOP_MONITOR, METRICS, REQUEST_RATE
-from server.metrics import LATENCY_BUCKETS, Metrics
-from server.monitor import InFlight, LoopLagMonitor
+from services.observability.metrics import LATENCY_BUCKETS, Metrics
+from services.observability.monitor import InFlight, LoopLagMonitor
 from tests.conftest import AppFactory
 from tests.helpers import make_admin, register_user
 
@@ -181,10 +181,10 @@ def test_lag_logged_once_per_episode(caplog: pytest.LogCaptureFixture) -> None:
     monitor = LoopLagMonitor(0.1, log_lag_ms=50)
     seen: list[float] = []
     monitor.add_listener(seen.append)
-    with caplog.at_level(logging.WARNING, logger="server.monitor"):
+    with caplog.at_level(logging.WARNING, logger="services.observability.monitor"):
         for lag in (10, 80, 120, 90, 20, 5, 70, 60, 10):
             monitor.record(lag)
-    lines = [r for r in caplog.records if r.name == "server.monitor"]
+    lines = [r for r in caplog.records if r.name == "services.observability.monitor"]
     assert len(lines) == 2 and monitor.episodes == 2
     assert "80.0 ms" in lines[0].getMessage() and "70.0 ms" in lines[1].getMessage()
     assert seen == [10, 80, 120, 90, 20, 5, 70, 60, 10]
@@ -215,7 +215,7 @@ async def test_lag_log_names_the_running_handler(
             calm.set()
 
     monitor.add_listener(on_sample)
-    with caplog.at_level(logging.WARNING, logger="server.monitor"):
+    with caplog.at_level(logging.WARNING, logger="services.observability.monitor"):
         request = asyncio.create_task(client.get("/test/blocking"))
         await asyncio.wait_for(lagged.wait(), 5)
         release.set()
@@ -223,7 +223,7 @@ async def test_lag_log_names_the_running_handler(
         assert resp.status == 200
         # The episode ends on the next calm sample: no second line for the same episode.
         await asyncio.wait_for(calm.wait(), 5)
-    lines = [r.getMessage() for r in caplog.records if r.name == "server.monitor"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "services.observability.monitor"]
     assert len(lines) == monitor.episodes, lines  # one line per episode
     named = [line for line in lines if "GET /test/blocking running" in line]
     assert len(named) == 1, lines

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB
+from handlers.keys import DB
 
 # Fixed table names (constants, not input); every row rendered as JSON text.
 TABLES = ("users", "auth_sessions", "recommendations", "interactions", "tasks")

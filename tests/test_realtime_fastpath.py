@@ -11,10 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from server.write_now import DIRECT_LIMIT
-from server.ws.connection import TRY_AGAIN_LATER, WsConnection, WsDeps
+from handlers.conn_registry import DIRECT_LIMIT
+from handlers.ws.connection import TRY_AGAIN_LATER, WsConnection, WsDeps
+from handlers.ws.frames import event_frame, event_text
+from handlers.ws.frames import text_frame as ws_text_frame
 from services.events import Event, EventHub, EventStats, Subscription
-from services.events.bus import ws_text_frame
 from services.events.hub import FANOUT_SLICE
 
 NAME = "recommendations"
@@ -126,9 +127,9 @@ def test_ws_text_frame_lengths(size: int) -> None:
 
 def test_ws_frame_is_encoded_once_per_channel_name() -> None:
     ev = make_event(1)
-    assert ev.ws_frame(NAME) is ev.ws_frame(NAME)
-    assert frames(ev.ws_frame(NAME)) == [orjson.loads(ev.ws_text(NAME))]
-    assert frames(ev.ws_frame("other"))[0]["channel"] == "other"
+    assert event_frame(ev, NAME) is event_frame(ev, NAME)
+    assert frames(event_frame(ev, NAME)) == [orjson.loads(event_text(ev, NAME))]
+    assert frames(event_frame(ev, "other"))[0]["channel"] == "other"
 
 
 async def test_ws_direct_writes_fall_back_to_the_queue_in_order() -> None:

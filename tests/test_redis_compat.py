@@ -1,4 +1,4 @@
-"""redis-py on Python 3.11 must not swallow task cancellation (services/redis_compat.py)."""
+"""redis-py on Python 3.11 must not swallow task cancellation (services/aio_compat.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-import services  # noqa: F401  # installs the patch, as every app import does
+from services import aio_compat
 
 
 async def test_cancelled_redis_loops_always_stop(redis: aioredis.Redis) -> None:
+    aio_compat.install()  # as create_app and the entry points do
     client = aioredis.Redis(connection_pool=redis.connection_pool)  # socket_timeout set
 
     async def busy() -> None:

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 from httpx_sse import aconnect_sse
 
-from server.keys import EVENT_BUS, EVENT_HUB, EVENT_STATS
+from handlers.keys import EVENT_BUS, EVENT_HUB, EVENT_STATS
 from services.events.bus import stream_key
 from tests import processes
 from tests.conftest import AppFactory

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB, TASK_WORKER
+from handlers.keys import DB, TASK_WORKER
 from tests.conftest import AppFactory
 from tests.helpers import register_user
 from tests.task_helpers import (

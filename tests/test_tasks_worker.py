@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from db.jobs import make_connector
-from server.keys import DB, EVENT_BUS, TASK_WORKER
+from handlers.keys import DB, EVENT_BUS, TASK_WORKER
 from services.errors import Unavailable
 from services.tasks.runner import TaskRunner
 from services.tasks.store import TaskStore

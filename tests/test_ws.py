@@ -19,9 +19,9 @@ from pytest_aiohttp import AiohttpClient
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from handlers.config import Config
+from handlers.keys import CHAT_SERVICE, EVENT_BUS, EVENT_STATS
 from server.app import create_app
-from server.config import Config
-from server.keys import CHAT_SERVICE, EVENT_BUS, EVENT_STATS
 from services.auth_user import AuthUser
 from services.events.bus import stream_key
 from tests.conftest import AppFactory

@@ -1,1 +1,1 @@
-"""Named SQL constants, one module per area."""
+"""Named SQL constants, one module per area. Imports nothing above ``db``."""

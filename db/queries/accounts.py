@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-USER_COLUMNS = "id, email, display_name, role, profile, created_at"
-
 INSERT_USER = """
 INSERT INTO users (email, password_hash, display_name)
 VALUES (%(email)s, %(password_hash)s, %(display_name)s)

@@ -15,10 +15,6 @@ RETURNING id, target_role, timeline_weeks, milestones, skill_gaps, source, creat
 
 _PATH_COLUMNS = "id, target_role, timeline_weeks, milestones, skill_gaps, source, created_at"
 
-GET_LEARNING_PATH = (
-    "SELECT " + _PATH_COLUMNS + " FROM learning_paths WHERE id = %(id)s AND user_id = %(user_id)s"
-)
-
 # The hot read (GET /learning-paths/{id}), prepared once per connection. The stored JSON
 # documents come back as text, to be spliced into the response as they are (no decoding
 # into Python objects and back); jsonb's text form keeps the keys in the order psycopg2's

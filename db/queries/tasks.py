@@ -116,8 +116,6 @@ WHERE t.status IN ('queued', 'running')
 LIMIT 100
 """
 
-TASK_ID_FOR_JOB = "SELECT id FROM tasks WHERE job_id = %(job_id)s"
-
 COUNT_BY_STATUS = """
 SELECT status, count(*) AS n FROM tasks WHERE status IN ('queued', 'running') GROUP BY status
 """

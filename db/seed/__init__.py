@@ -1,1 +1,2 @@
-"""Catalog seed data (JSON) and the deterministic generator that writes it."""
+"""Catalog seed data (JSON) and the deterministic generator that writes it.
+Imports nothing above ``db``."""

@@ -1,1 +1,4 @@
-"""marshmallow schemas for request bodies and responses, one module per resource."""
+"""Marshmallow schemas of the request and response bodies, one module per area.
+
+May import ``services`` (for shared constants); never ``server``.
+"""

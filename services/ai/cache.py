@@ -16,7 +16,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.ai.aio import reraise_swallowed_cancel
+from services.aio_compat import reraise_swallowed_cancel
 
 logger = logging.getLogger(__name__)
 

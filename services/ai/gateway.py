@@ -20,14 +20,14 @@ from typing import Any
 
 import marshmallow
 
-from services.ai.breaker import CircuitOpen, RedisCircuitBreaker
-from services.ai.breaker_local import LocalCircuitBreaker
 from services.ai.cache import AICache, cache_key
 from services.ai.local import LocalEngine
 from services.ai.prompts import build_messages, scrub
 from services.ai.provider import OpenAIProvider
 from services.ai.quota import AIQuota
 from services.ai.stats import AIStats, MetricsCallback
+from services.breaker.local import LocalCircuitBreaker
+from services.breaker.shared import CircuitOpen, RedisCircuitBreaker
 from services.errors import RateLimited
 
 logger = logging.getLogger(__name__)

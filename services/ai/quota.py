@@ -7,7 +7,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.ai.aio import reraise_swallowed_cancel
+from services.aio_compat import reraise_swallowed_cancel
 from services.errors import RateLimited
 
 logger = logging.getLogger(__name__)

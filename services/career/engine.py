@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.career.bm25 import IndexedBM25
@@ -14,6 +14,7 @@ from services.career.catalog import EXPERIENCE_LEVELS, Catalog, Course, Role
 from services.career.courses import CourseRecommender, profile_weekly_hours
 from services.career.planner import LearningPlanner
 from services.career.taxonomy import SkillExtractor, tokenize
+from services.clock import utcnow
 from services.errors import NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -45,10 +46,6 @@ _LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _YEARS_RE = re.compile(r"\b(\d{1,2})\s*\+?\s*(?:-\s*\d{1,2}\s*)?(?:years|yrs)\b", re.I)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _join(names: list[str]) -> str:
     if not names:
         return ""
@@ -73,7 +70,7 @@ class LocalCareerEngine:
     Indexes are built once here, so each call is a few milliseconds.
     """
 
-    def __init__(self, catalog: Catalog, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, catalog: Catalog, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.catalog = catalog
         self.extractor = SkillExtractor(catalog)
         self.planner = LearningPlanner(catalog)

@@ -32,10 +32,6 @@ only courses listed under "catalog_courses" (by course_id) and respecting prereq
 Shape: {"milestones": [{"week": int, "title": str, "skills": [str], "course_ids": [str]}],
 "skill_gaps": [str]}."""
 
-CHAT_SYSTEM = """You are FluentPro's career coach. Answer the user's message in a few plain
-sentences, grounded in their profile and the catalog facts given in the data. Do not invent
-courses or roles that are not listed there."""
-
 _TEXT = validate.Length(max=2000)
 _SHORT = validate.Length(max=200)
 

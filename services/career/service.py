@@ -12,7 +12,7 @@ import logging
 import math
 import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -33,16 +33,14 @@ from services.career.prompts import (
     ProviderPathSchema,
     ProviderRolesSchema,
 )
+from services.clock import utcnow
 from services.errors import NotFound, ValidationFailed
+from services.onboarding import OnboardingNotices
 
 logger = logging.getLogger(__name__)
 
 WEAK_MATCH = 40
 _PROFILE_FIELDS = ("current_role", "experience_level", "skills", "goals", "weekly_hours")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _dump(value: Any) -> str:
@@ -74,7 +72,7 @@ class CareerService:
         local: CareerLocalEngine,
         catalog: Catalog,
         cache_ttl_s: int = 1800,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.gateway = gateway
@@ -83,6 +81,9 @@ class CareerService:
         self.extractor = local.extractor
         self.cache_ttl_s = cache_ttl_s
         self.clock = clock
+        # Told when a step of the user's onboarding may have changed; set by the
+        # composition root once the onboarding service exists (it is built later).
+        self.onboarding: OnboardingNotices | None = None
         # Course lines computed by stream_courses (tests watch it stop on disconnect).
         self.stream_items_produced = 0
         # Concurrent answers share one INSERT (each still waits for its row to be stored).
@@ -143,6 +144,8 @@ class CareerService:
         await self.recommendations.insert(
             (recommendation_id, user_id, "roles", result.source, _dump(inputs), _dump(answer))
         )
+        if self.onboarding is not None:
+            await self.onboarding.notify_step_done(user_id, "roles_viewed")
         return answer
 
     def _known(self, profile: Mapping[str, Any]) -> set[str]:
@@ -259,6 +262,8 @@ class CareerService:
         )
         if row is None:
             raise RuntimeError("INSERT … RETURNING gave no row")
+        if self.onboarding is not None:
+            await self.onboarding.notify_onboarding_changed(user_id)  # the learning_path step
         return self._path(row)
 
     def _complete_provider_path(
@@ -298,20 +303,9 @@ class CareerService:
             "created_at": row["created_at"],
         }
 
-    async def get_learning_path(self, user_id: str, path_id: str) -> dict[str, Any]:
-        """One of the user's paths; NotFound for a malformed id or another user's path."""
-        try:
-            pid = uuid.UUID(path_id)
-        except ValueError:
-            raise NotFound("No such learning path.") from None
-        row = await self.db.fetch_one(q.GET_LEARNING_PATH, {"id": pid, "user_id": user_id})
-        if row is None:
-            raise NotFound("No such learning path.")
-        return self._path(row)
-
     async def learning_path_json(self, user_id: str, path_id: str) -> bytes:
         """One of the user's paths as a serialised JSON document (the same fields, values
-        and key order as ``get_learning_path``); NotFound for a malformed id or another
+        and key order as ``_path``); NotFound for a malformed id or another
         user's path. One query; the stored JSON is spliced in without being decoded.
         """
         try:

@@ -14,13 +14,13 @@ from db.pool import Database
 from db.queries.realtime import TASK_OWNER
 from services.auth_user import AuthUser
 from services.errors import Forbidden, NotFound
-
-USER_CHANNELS = ("recommendations", "onboarding")
-
-
-def user_channel(user_id: str, name: str) -> str:
-    """The internal channel of a per-user stream (``user:<id>:<name>``)."""
-    return f"user:{user_id}:{name}"
+from services.events.channels import (
+    SYSTEM,
+    TASKS_PREFIX,
+    USER_CHANNELS,
+    task_channel,
+    user_channel,
+)
 
 
 class ChannelAccess:
@@ -34,14 +34,14 @@ class ChannelAccess:
         """The internal channel for ``name``; NotFound (unknown / not yours) or Forbidden."""
         if name in USER_CHANNELS:
             return user_channel(user.id, name)
-        if name == "system":
+        if name == SYSTEM:
             if not user.is_admin:
                 raise Forbidden("The system channel is for administrators.")
-            return "system"
-        if name.startswith("tasks:"):
-            task_id = name[len("tasks:") :]
+            return SYSTEM
+        if name.startswith(TASKS_PREFIX):
+            task_id = name[len(TASKS_PREFIX) :]
             await self.ensure_task_owner(user, task_id)
-            return f"tasks:{uuid.UUID(task_id)}"
+            return task_channel(str(uuid.UUID(task_id)))
         raise NotFound("No such channel.")
 
     async def ensure_task_owner(self, user: AuthUser, task_id: str) -> None:

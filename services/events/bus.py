@@ -47,21 +47,6 @@ def before(pos: tuple[int, int]) -> tuple[int, int]:
     return (pos[0], pos[1] - 1) if pos[1] else (pos[0] - 1, 2**63)
 
 
-def http_chunk(data: bytes) -> bytes:
-    """``data`` framed as one chunk of HTTP/1.1 chunked transfer coding."""
-    return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-def ws_text_frame(payload: bytes) -> bytes:
-    """``payload`` as one unmasked, uncompressed RFC 6455 text frame (server to client)."""
-    n = len(payload)
-    if n < 126:
-        return b"\x81%c%s" % (n, payload)
-    if n < 65536:
-        return b"\x81\x7e%s%s" % (n.to_bytes(2, "big"), payload)
-    return b"\x81\x7f%s%s" % (n.to_bytes(8, "big"), payload)
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -75,55 +60,14 @@ class Event:
     event: str
     raw: bytes
     pos: tuple[int, int] = ZERO
-    _sse: bytes | None = field(default=None, repr=False)
-    _chunk: bytes | None = field(default=None, repr=False)
-    _ws: dict[str, str] | None = field(default=None, repr=False)
-    _wsf: dict[str, bytes] | None = field(default=None, repr=False)
+    # The transports' encodings of this event (SSE frame, HTTP chunk, WebSocket frame per
+    # channel name), built once by them and shared by every client: the bus knows none.
+    wire: dict[Any, Any] | None = field(default=None, repr=False)
 
     @property
     def data(self) -> Any:
         """The decoded data."""
         return orjson.loads(self.raw)
-
-    def sse_frame(self) -> bytes:
-        """The SSE wire form (``id:``, ``event:``, one ``data:`` line), built once per event."""
-        if self._sse is None:
-            self._sse = b"id: %s\nevent: %s\ndata: %s\n\n" % (
-                self.id.encode(),
-                self.event.encode(),
-                self.raw,
-            )
-        return self._sse
-
-    def sse_chunk(self) -> bytes:
-        """The SSE frame as one HTTP/1.1 chunk (``<hex size>\\r\\n…\\r\\n``), built once
-        per event: written as is to every chunked stream, with no per-client encoding."""
-        if self._chunk is None:
-            self._chunk = http_chunk(self.sse_frame())
-        return self._chunk
-
-    def ws_text(self, api_channel: str) -> str:
-        """The WebSocket ``event`` message, built once per (event, channel name)."""
-        if self._ws is None:
-            self._ws = {}
-        text = self._ws.get(api_channel)
-        if text is None:
-            head = orjson.dumps(
-                {"type": "event", "channel": api_channel, "event": self.event, "id": self.id}
-            )
-            text = (head[:-1] + b',"data":' + self.raw + b"}").decode()
-            self._ws[api_channel] = text
-        return text
-
-    def ws_frame(self, api_channel: str) -> bytes:
-        """The ``event`` message as a whole WebSocket text frame (uncompressed, unmasked),
-        built once per (event, channel name) and written as is to every caught-up socket."""
-        if self._wsf is None:
-            self._wsf = {}
-        frame = self._wsf.get(api_channel)
-        if frame is None:
-            frame = self._wsf[api_channel] = ws_text_frame(self.ws_text(api_channel).encode())
-        return frame
 
     @classmethod
     def from_entry(cls, channel: str, entry_id: bytes | str, fields: dict[Any, Any]) -> Event:

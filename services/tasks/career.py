@@ -9,13 +9,13 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from db.pool import Database
 from db.queries.career import USER_PROFILE
 from services.career.engine import LocalCareerEngine
 from services.career.service import CareerService
+from services.clock import now_iso
 from services.errors import NotFound
 from services.tasks.engine_pool import EnginePool
 
@@ -97,7 +97,7 @@ class CareerSteps:
                 self._engine.recommend_roles, description, profile or {}, limit
             )
         answer["source"] = "local"
-        answer["processed_at"] = datetime.now(UTC).isoformat()
+        answer["processed_at"] = now_iso()
         return answer
 
     async def skill_gaps(self, profile: Mapping[str, Any], target_role: str) -> dict[str, Any]:

@@ -86,8 +86,3 @@ class CareerPort(Protocol):
     async def learning_path(
         self, profile: Mapping[str, Any], target_role: str, *, user_id: str | None = None
     ) -> dict[str, Any]: ...
-
-
-def task_channel(task_id: str) -> str:
-    """The event-bus channel of one task."""
-    return f"tasks:{task_id}"

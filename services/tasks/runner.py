@@ -17,6 +17,7 @@ import orjson
 import redis.exceptions
 
 from db.pool import is_unavailable
+from services.clock import now_iso
 from services.errors import DomainError, RateLimited, Unavailable
 from services.tasks.kinds import (
     BATCH_ROLE_MATCH,
@@ -26,7 +27,7 @@ from services.tasks.kinds import (
     SUCCEEDED,
     CareerPort,
 )
-from services.tasks.store import Attempt, ChunkedResult, TaskStore, now_iso
+from services.tasks.store import Attempt, ChunkedResult, TaskStore
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from db.pool import Database
 from db.queries import tasks as q
+from services.clock import now_iso
+from services.events.channels import task_channel
 from services.tasks.kinds import (
     CANCELLED,
     FAILED,
@@ -23,7 +24,6 @@ from services.tasks.kinds import (
     RUNNING,
     SUCCEEDED,
     EventPublisher,
-    task_channel,
 )
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def final_event_data(task_id: str, status: str, result: Any, error: Any) -> dict[str, Any]:

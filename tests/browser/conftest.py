@@ -19,8 +19,8 @@ import psycopg2
 import pytest
 from aiohttp import web
 
+from handlers.config import Config
 from server.app import create_app
-from server.config import Config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.path.exists("/usr/bin/chromium"):

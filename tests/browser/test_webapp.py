@@ -10,9 +10,10 @@ import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Page, expect
 
-from server.keys import CHAT_SERVICE
-from services.adaptive import EVENT_NAME, recommendations_channel
+from handlers.keys import CHAT_SERVICE
+from services.adaptive import EVENT_NAME
 from services.events import EventBus
+from services.events.channels import recommendations_channel
 from tests.browser.conftest import (
     LiveServer,
     login,

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from server.keys import AI_GATEWAY
+from handlers.keys import AI_GATEWAY
 from services.career.prompts import CHAT_FEATURE
 from tests.conftest import AppFactory
 from tests.fake_ai import Behaviour, FakeAI

@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB, REDIS, SSE_STREAMS
+from handlers.keys import DB, REDIS, SSE_STREAMS
 from server.resources import warm_redis
 from tests.conftest import AppFactory
 from tests.faults.support import open_fds, own_tcp_ports, task_count, wait_for

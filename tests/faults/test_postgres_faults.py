@@ -21,8 +21,8 @@ import orjson
 import psycopg2
 import pytest
 
-from server.config import Config
-from server.keys import DB
+from handlers.config import Config
+from handlers.keys import DB
 from tests.conftest import AppFactory
 from tests.faults.pg_server import PrivatePostgres
 from tests.faults.proxy import FaultProxy, via_proxy

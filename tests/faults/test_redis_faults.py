@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.config import Config
-from server.keys import AI_GATEWAY, CAREER, DB, REDIS
+from handlers.config import Config
+from handlers.keys import AI_GATEWAY, CAREER, DB, REDIS
 from tests.conftest import AppFactory
 from tests.fake_ai import FakeAI
 from tests.faults.proxy import FaultProxy, via_proxy

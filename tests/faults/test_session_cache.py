@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import ACCOUNTS
+from handlers.keys import ACCOUNTS
 from tests.conftest import AppFactory
 from tests.faults.proxy import FaultProxy, via_proxy
 from tests.faults.support import wait_for

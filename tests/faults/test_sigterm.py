@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from server.config import Config
+from handlers.config import Config
 from tests.fake_ai import FakeAI
 from tests.faults.support import wait_for
 from tests.processes import free_port, server_env, start, stop, wait_http

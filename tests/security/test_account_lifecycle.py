@@ -9,7 +9,7 @@ from typing import Any
 import psycopg2
 from aiohttp.test_utils import TestClient
 
-from server.keys import EVENT_BUS
+from handlers.keys import EVENT_BUS
 from services.events.bus import stream_key
 from tests.conftest import USER_TABLES, AppFactory
 from tests.helpers import DEFAULT_PASSWORD, Authed, register_user

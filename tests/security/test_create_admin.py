@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.config import Config
+from handlers.config import Config
 from tests.helpers import register_user
 from tests.test_accounts import _create_admin
 

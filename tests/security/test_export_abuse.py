@@ -17,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from handlers.export import EXPORT_GUARD
-from server.keys import DB
+from handlers.keys import DB
 from tests.conftest import AppFactory
 from tests.faults.support import wait_for
 from tests.helpers import Authed, register_user

@@ -15,7 +15,7 @@ import pytest
 
 from handlers import docs
 from server.config import ConfigError, load_config
-from server.logs import JsonFormatter
+from services.observability.logs import JsonFormatter
 from tests.conftest import AppFactory
 from tests.helpers import DEFAULT_PASSWORD
 from tests.processes import ROOT

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import DB
+from handlers.keys import DB
 from tests.helpers import register_user
 
 ROLES = "/api/v1/recommendations/roles"

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.keys import ACCOUNTS, DB
+from handlers.keys import ACCOUNTS, DB
 from tests.conftest import AppFactory
 from tests.helpers import Authed, make_admin, register_user
 from tests.realtime_helpers import next_message

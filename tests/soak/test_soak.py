@@ -24,7 +24,7 @@ import psycopg2
 import pytest
 import redis.asyncio as aioredis
 
-from server.config import Config
+from handlers.config import Config
 from tests.conftest import AppFactory
 from tests.fake_ai import FakeAI
 from tests.faults.proxy import FaultProxy

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
 from handlers.common import check_storable
-from server.ws.connection import WsConnection
-from services.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
+from handlers.errors import error_code
+from handlers.ws.connection import WsConnection
+from services.clock import now_iso
+from services.errors import NotFound, ValidationFailed
 from services.events import InvalidEventId
 
 log = logging.getLogger(__name__)
 
 MAX_CHAT_CHARS = 4000
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
-def error_code(exc: BaseException) -> tuple[str, str]:
-    """The ``error`` code and message for an exception (domain errors mapped in one place)."""
-    if isinstance(exc, NotFound):
-        return "not_found", exc.detail
-    if isinstance(exc, Forbidden):
-        return "forbidden", exc.detail
-    if isinstance(exc, ValidationFailed):
-        return "invalid_fields", exc.detail
-    if isinstance(exc, RateLimited):
-        return "rate_limited", exc.detail
-    if isinstance(exc, DomainError) and exc.status == 503:
-        return "unavailable", exc.detail
-    if isinstance(exc, DomainError) and exc.status < 500:
-        return "bad_request", exc.detail
-    if isinstance(exc, (RedisError, OSError, TimeoutError)):
-        return "unavailable", "A dependency is unavailable; retry shortly."
-    return "internal", "An unexpected error occurred."
 
 
 class BadField(Exception):
@@ -87,7 +64,7 @@ async def unsubscribe(conn: WsConnection, msg: dict[str, Any]) -> None:
 
 
 async def ping(conn: WsConnection, msg: dict[str, Any]) -> None:
-    reply: dict[str, Any] = {"type": "pong", "server_time": _now()}
+    reply: dict[str, Any] = {"type": "pong", "server_time": now_iso()}
     if msg.get("id") is not None:
         reply["id"] = msg["id"]
     conn.send(reply)
@@ -125,7 +102,7 @@ async def auth(conn: WsConnection, msg: dict[str, Any]) -> None:
     conn.error("bad_request", "Already authenticated.", msg.get("id"))
 
 
-HANDLERS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] = {
+COMMANDS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] = {
     "subscribe": subscribe,
     "unsubscribe": unsubscribe,
     "ping": ping,
@@ -169,7 +146,7 @@ async def handle_message(conn: WsConnection, text: str) -> None:
     except ValidationFailed as exc:
         conn.error("invalid_fields", f"{exc.detail} {_first(exc.errors)}".strip(), msg_id)
         return
-    handler = HANDLERS.get(msg["type"])
+    handler = COMMANDS.get(msg["type"])
     if handler is None:
         conn.error("unknown_type", f"Unknown message type {msg['type'][:40]!r}.", msg_id)
         return

@@ -9,7 +9,7 @@ import logging.config
 import time
 from typing import Any
 
-from server.log_redaction import SafeFormatter
+from services.observability.log_redaction import SafeFormatter
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 

@@ -1,4 +1,4 @@
-"""``GET /ws``: the WebSocket endpoint (protocol in server/ws/protocol.py)."""
+"""``GET /ws``: the WebSocket endpoint (protocol in handlers/ws/protocol.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from functools import partial
 import orjson
 from aiohttp import WSMsgType, web
 
+from handlers.clients import trusted_origin
 from handlers.common import api
-from handlers.session_expiry import with_expiry
-from server.keys import (
+from handlers.keys import (
     AUTH_USER,
     AUTHENTICATOR,
     CHANNEL_ACCESS,
@@ -22,8 +22,10 @@ from server.keys import (
     INTERACTION_SINK,
     WS_CONNECTIONS,
 )
-from server.shedding import shed_check
-from server.ws.connection import POLICY_VIOLATION, TRY_AGAIN_LATER, WsConnection, WsDeps
+from handlers.session_expiry import with_expiry
+from handlers.shedding import shed_check
+from handlers.ws.connection import POLICY_VIOLATION, TRY_AGAIN_LATER, WsConnection, WsDeps
+from handlers.ws.protocol import handle_message
 from services.auth_user import AuthUser
 from services.errors import Forbidden, RateLimited
 
@@ -33,10 +35,7 @@ log = logging.getLogger(__name__)
 def origin_allowed(request: web.Request) -> bool:
     """No Origin (not a browser), an allow-listed one, or the server's own origin."""
     origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in request.app[CONFIG].server.allowed_origins
+    return origin is None or trusted_origin(request, origin)
 
 
 async def _first_message_auth(ws: web.WebSocketResponse, request: web.Request) -> AuthUser | None:
@@ -84,7 +83,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         max_msg_size=cfg.limits.ws_max_frame_bytes,
         timeout=cfg.events.send_timeout_s,
         # Small JSON messages; per-connection deflate would cost CPU on every fan-out
-        # and rules out the hub's direct writes (server/write_now.py).
+        # and rules out the hub's direct writes (handlers/conn_registry.py: DIRECT_LIMIT).
         compress=False,
     )
     await ws.prepare(request)
@@ -103,6 +102,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         chat=app.get(CHAT_SERVICE),
         interactions=app.get(INTERACTION_SINK),
         shed=partial(shed_check, app),
+        dispatch=handle_message,
     )
     conn = WsConnection(ws, request, user, deps)
     if not registry.try_add(user.id, conn, cfg.limits.ws_per_user):

@@ -9,18 +9,14 @@ bridge task copies them into the Prometheus objects every second and before ever
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from bisect import bisect_left
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiohttp import web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -29,7 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 
-from server.monitor import InFlight, RequestRate
+from services.observability.monitor import InFlight, RequestRate
 
 log = logging.getLogger(__name__)
 
@@ -178,34 +174,3 @@ class Metrics:
             prom_multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Create the app's metrics and the bridge task that pulls subsystem counters."""
-    from server.keys import CONFIG, METRICS
-
-    metrics = Metrics(slow_ms=app[CONFIG].monitor.log_lag_ms)
-    app[METRICS] = metrics
-
-    async def bridge() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            metrics.flush_requests()
-            metrics.pull_sources()
-
-    task = asyncio.create_task(bridge(), name="metrics-bridge")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if multiprocess_enabled():  # drop this process's live gauges from the aggregate
-            prom_multiprocess.mark_process_dead(os.getpid())
-
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    from server.keys import METRICS
-
-    body = request.app[METRICS].render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

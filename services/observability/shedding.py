@@ -5,10 +5,8 @@ it worse — new SSE streams and WebSockets, AI-heavy requests, chat turns — w
 The LoadShedder listens to the loop-lag monitor's samples. It starts shedding on a sample
 over ``config.monitor.shed_lag_ms`` and stops, with hysteresis, only once the lag has stayed
 under half the ceiling for ``shed_recover_s`` (a run of consecutive samples), so it does not
-flap around the ceiling. Entry points: ``shed_check``, called by the request admission
-(``server.middlewares.admit``) for the route kinds below (after auth, so unauthenticated
-requests still get their 401) and for work that starts inside an open connection (a
-WebSocket chat message).
+flap around the ceiling. Which routes are shed, and the check on a request, live at the
+edge (``handlers/shedding.py``).
 """
 
 from __future__ import annotations
@@ -17,29 +15,12 @@ import logging
 import math
 from collections.abc import Callable
 
-from aiohttp import web
-
 from services.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
 
 RESUME_FRACTION = 0.5  # shedding ends once the lag is under half the ceiling
-SSE, WS, AI = "sse", "ws", "ai"
-
-# Routes refused while shedding, by route name, with the kind they are counted under.
-ROUTE_KINDS: dict[str, str] = {
-    "ws": WS,
-    "tasks.events": SSE,
-    "onboarding.progress.stream": SSE,
-    "recommendations.courses": AI,  # an SSE stream of AI work
-    "recommendations.roles": AI,
-    "recommendations.roles.get": AI,
-    "learning_paths.create": AI,
-    "tasks.create": AI,
-}
-# Operators watch the overload through the system stream: never shed it.
-EXEMPT_ROUTES = frozenset({"system.stream"})
 
 
 class LoadShedder:
@@ -113,26 +94,3 @@ class LoadShedder:
         raise Unavailable(
             "The server is overloaded; retry shortly.", retry_after=self._retry_after_s
         )
-
-
-def shed_check(app: web.Application, kind: str) -> None:
-    """``check(kind)`` on the app's shedder (an app without one never sheds)."""
-    from server.keys import SHEDDER
-
-    shedder = app.get(SHEDDER)
-    if shedder is not None:
-        shedder.check(kind)
-
-
-def shed_kind(request: web.Request) -> str | None:
-    """The kind a request is shed as, or None when it is always served."""
-    name = request.match_info.route.name
-    if name in EXEMPT_ROUTES:
-        return None
-    kind = ROUTE_KINDS.get(name or "")
-    if kind is not None:
-        return kind
-    doc = getattr(request.match_info.handler, "__api__", None)
-    if doc is not None and getattr(doc, "content_type", "") == "text/event-stream":
-        return SSE  # a stream route added later is covered too
-    return None

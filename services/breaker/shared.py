@@ -26,9 +26,9 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from services.ai import breaker_lua
-from services.ai.aio import reraise_swallowed_cancel
-from services.ai.breaker_base import (
+from services.aio_compat import reraise_swallowed_cancel
+from services.breaker import lua as breaker_lua
+from services.breaker.base import (
     CLOSED,
     HALF_OPEN,
     ISOLATED,
@@ -40,7 +40,7 @@ from services.ai.breaker_base import (
     iso_from_ms,
     notify,
 )
-from services.ai.breaker_local import LocalCircuitBreaker
+from services.breaker.local import LocalCircuitBreaker
 
 __all__ = [
     "CLOSED",
@@ -192,14 +192,6 @@ class RedisCircuitBreaker(GuardMixin):
         result = await self._run("RECORD", args)
         if result is not None:
             await self._notify(result)
-
-    async def record_success(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` succeeded."""
-        await self._record(permit, True)
-
-    async def record_failure(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` failed."""
-        await self._record(permit, False)
 
     async def release(self, permit: Permit) -> None:
         """Give a permit back unrecorded (the caller went away); frees a probe lease."""

@@ -7,29 +7,24 @@ own layer whenever an app has any."""
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from db.pool import is_unavailable as is_db_unavailable
-from handlers.clients import over_tls
-from handlers.common import json_response
-from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
-from server.logs import request_id_var
-from server.route_info import RouteInfo, route_info
-from server.shedding import shed_check
+from handlers.clients import over_tls, trusted_origin
+from handlers.errors import error_response
+from handlers.keys import AUTH_USER, AUTHENTICATOR, METRICS, REQUEST_ID
+from handlers.route_info import RouteInfo, route_info
+from handlers.shedding import shed_check
 from services.auth_user import Authenticator, AuthUser
-from services.errors import DomainError, Forbidden, Unauthorized
+from services.errors import Forbidden, Unauthorized
+from services.observability.logs import request_id_var
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("fluentpro.access")
@@ -37,7 +32,6 @@ access_log = logging.getLogger("fluentpro.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SESSION_COOKIE = "fp_session"
-PROBLEM_TYPE = "https://fluentpro.dev/problems/"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Shown to people: the CSP for the web app allows only our own scripts and styles.
@@ -50,37 +44,6 @@ CSP = (
 
 # One year; subdomains are left to the operator (they may serve plain HTTP on purpose).
 HSTS = "max-age=31536000"
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    request: web.Request,
-    *,
-    errors: Any = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> web.Response:
-    """An RFC 9457 problem-details response."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "request_id": request.get(REQUEST_ID, "-"),
-    }
-    if errors:
-        body["errors"] = errors
-    if extra:
-        body.update(extra)
-    try:
-        resp = json_response(body, status=status, headers=headers)
-    except TypeError:  # text orjson refuses (e.g. a lone surrogate echoed from input)
-        safe = json.dumps(body, default=str, ensure_ascii=True).encode()
-        resp = web.Response(body=safe, status=status, headers=headers)
-    resp.content_type = "application/problem+json"
-    return resp
 
 
 def _reset_request_ids() -> None:
@@ -164,59 +127,6 @@ def _is_stream(request: web.Request, info: RouteInfo) -> bool:
     return info.stream or request.headers.get("Upgrade", "").lower() == "websocket"
 
 
-def error_response(request: web.Request, exc: Exception) -> web.Response | None:
-    """The problem-details response for *exc*; None for what is not an error (a redirect).
-    Call it inside the ``except`` block: a 500 is logged with the active traceback."""
-    if isinstance(exc, DomainError):
-        return problem(
-            exc.status,
-            exc.title,
-            exc.detail,
-            request,
-            errors=exc.errors,
-            headers=exc.headers,
-            extra=exc.extra,
-        )
-    if isinstance(exc, web.HTTPException):
-        if exc.status < 400:
-            return None
-        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
-        return problem(exc.status, exc.reason, _http_detail(exc), request, headers=headers)
-    if dependency_unavailable(exc):
-        log.warning(
-            "dependency unavailable on %s %s: %s",
-            request.method,
-            request.path,
-            exc.__class__.__name__,
-        )
-        return problem(
-            503,
-            "Service Unavailable",
-            "A dependency (database or cache) is unavailable; retry shortly.",
-            request,
-            headers={"Retry-After": "5"},
-        )
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return problem(500, "Internal Server Error", "An unexpected error occurred.", request)
-
-
-def dependency_unavailable(exc: BaseException) -> bool:
-    """PostgreSQL or Redis unreachable or too slow: a documented 503, not a 500."""
-    return is_db_unavailable(exc) or isinstance(
-        exc, (RedisConnectionError, RedisTimeoutError, ConnectionError)
-    )
-
-
-def _http_detail(exc: web.HTTPException) -> str:
-    if exc.status == 404:
-        return "No such resource."
-    if exc.status == 405:
-        return "This method is not allowed here; see the Allow header."
-    if exc.status == 413:
-        return "The request body is too large."
-    return exc.reason
-
-
 def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """nosniff everywhere, no-store on API data, a strict CSP on pages, HSTS over TLS."""
     headers = response.headers
@@ -258,9 +168,7 @@ def same_origin(request: web.Request) -> bool:
             return False
         parts = urlsplit(referer)
         origin = f"{parts.scheme}://{parts.netloc}"
-    allowed = request.app[CONFIG].server.allowed_origins
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in allowed
+    return trusted_origin(request, origin)
 
 
 def admit(request: web.Request, info: RouteInfo) -> Awaitable[None] | None:

@@ -14,7 +14,7 @@ import contextvars
 import logging
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -25,20 +25,55 @@ from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import current_user
+from handlers.conn_registry import DIRECT_LIMIT
+from handlers.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
 from handlers.session_expiry import with_expiry
-from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
-from server.write_now import DIRECT_LIMIT
+from services.auth_user import AuthUser
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
-from services.events.bus import http_chunk
 
 log = logging.getLogger(__name__)
 
 LAST_EVENT_ID = "Last-Event-ID"
 NO_FINAL: frozenset[str] = frozenset()
 PING = b": ping\n\n"
-PING_CHUNK = http_chunk(PING)
 PING_SLICE = 500  # pings written per loop iteration before yielding (a burst stays short)
+# Keys of this transport's encodings in ``Event.wire`` (objects: no clash with other keys).
+_FRAME, _CHUNK = object(), object()
+
+
+def http_chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk of HTTP/1.1 chunked transfer coding."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+PING_CHUNK = http_chunk(PING)
+
+
+def event_frame(ev: Event) -> bytes:
+    """The SSE wire form (``id:``, ``event:``, one ``data:`` line), built once per event."""
+    wire = ev.wire
+    if wire is None:
+        wire = ev.wire = {}
+    frame: bytes | None = wire.get(_FRAME)
+    if frame is None:
+        frame = wire[_FRAME] = b"id: %s\nevent: %s\ndata: %s\n\n" % (
+            ev.id.encode(),
+            ev.event.encode(),
+            ev.raw,
+        )
+    return frame
+
+
+def event_chunk(ev: Event) -> bytes:
+    """The SSE frame as one HTTP/1.1 chunk (``<hex size>\\r\\n…\\r\\n``), built once
+    per event: written as is to every chunked stream, with no per-client encoding."""
+    wire = ev.wire
+    chunk: bytes | None = wire.get(_CHUNK) if wire is not None else None
+    if chunk is None:
+        chunk = http_chunk(event_frame(ev))
+        ev.wire[_CHUNK] = chunk  # type: ignore[index]  # event_frame made the dict
+    return chunk
 
 
 class SseStream(EventSourceResponse):
@@ -109,7 +144,7 @@ class SseStream(EventSourceResponse):
         transport = self._transport_with_room()
         if transport is None:
             return False
-        transport.write(ev.sse_chunk() if self._framed else ev.sse_frame())
+        transport.write(event_chunk(ev) if self._framed else event_frame(ev))
         return True
 
     def write_events(self, events: list[Event]) -> bool:
@@ -154,7 +189,7 @@ def _batch_bytes(events: list[Event], framed: bool) -> bytes:
     if cache[0] is events and cache[1] is framed:
         cached: bytes = cache[2]
         return cached
-    data = b"".join(ev.sse_frame() for ev in events)
+    data = b"".join(event_frame(ev) for ev in events)
     if framed:
         data = http_chunk(data)
     cache[0], cache[1], cache[2] = events, framed, data
@@ -246,11 +281,12 @@ async def _write(resp: EventSourceResponse, request: web.Request, data: bytes, t
 
 
 async def _subscribe(
-    request: web.Request, channel: str, replay_from: str | None = None
+    request: web.Request, channel: str, replay_from: str | None, *, resume: bool
 ) -> tuple[Subscription, bool]:
-    """Subscribe honouring Last-Event-ID; a malformed id replays the whole retention."""
+    """Subscribe honouring Last-Event-ID (when ``resume``); a malformed id replays the
+    whole retention."""
     hub = request.app[EVENT_HUB]
-    last_id = request.headers.get(LAST_EVENT_ID) or replay_from
+    last_id = (request.headers.get(LAST_EVENT_ID) or replay_from) if resume else None
     try:
         try:
             return await hub.subscribe(channel, last_id), False
@@ -259,6 +295,98 @@ async def _subscribe(
     except (RedisError, OSError, TimeoutError):
         log.warning("event hub unavailable for channel %s", channel)
         raise Unavailable("Live events are unavailable; retry shortly.") from None
+
+
+class SseSession:
+    """One user's SSE stream on one channel, from the cap check to the release.
+
+    Made by :func:`sse_session`: the stream is counted against the user's cap and
+    subscribed; ``start()`` sends the response head and from then on the stream ends on
+    shutdown, on revocation of the session and when the pinger finds the client gone
+    (each closes the subscription, so a loop over it ends).
+    """
+
+    def __init__(self, request: web.Request, resp: SseStream, user: AuthUser) -> None:
+        self.request = request
+        self.resp = resp
+        self.user = user
+        self.sub: Subscription | None = None
+        self.bad_id = False  # the client's Last-Event-ID was not an event id
+        self.prepared = False
+        self._undo_revoke: Callable[[], None] | None = None
+
+    @property
+    def subscription(self) -> Subscription:
+        if self.sub is None:
+            raise RuntimeError("the session is not subscribed yet")
+        return self.sub
+
+    async def start(self) -> None:
+        """Send the response head; the stream is open and counted from here."""
+        app = self.request.app
+        await self.resp.prepare(self.request)
+        self.prepared = True
+        stats = app[EVENT_STATS]
+        stats.sse_open += 1
+        stats.notify()
+        self.resp.hold(self.subscription)
+        self._undo_revoke = with_expiry(
+            self.user,
+            self.resp.stop_streaming,
+            app[EVENT_HUB].on_revoked(self.user.session_id, self.resp.stop_streaming),
+        )
+
+    async def write(self, data: bytes) -> None:
+        """Write within the send timeout; a client that never drains is aborted."""
+        await _write(self.resp, self.request, data, self.request.app[CONFIG].events.send_timeout_s)
+
+    def release(self) -> None:
+        """Give back everything the stream held: subscription, revocation hook, registry
+        slot, the open-stream count and its place with the pinger."""
+        app = self.request.app
+        if self.sub is not None:
+            self.sub.close()
+        if self._undo_revoke is not None:
+            self._undo_revoke()
+        app[SSE_STREAMS].discard(self.user.id, self.resp)
+        if self.prepared:
+            stats = app[EVENT_STATS]
+            stats.sse_open -= 1
+            stats.notify()
+            self.resp.stop_streaming()
+
+
+@contextlib.asynccontextmanager
+async def sse_session(
+    request: web.Request, channel: str, *, resume: bool = True, replay_from: str | None = None
+) -> AsyncIterator[SseSession]:
+    """Open an SSE stream of the current user on ``channel`` (every SSE route uses this).
+
+    429 past the user's stream cap and 503 when the event hub is unreachable, both before
+    anything is sent. ``resume``: honour Last-Event-ID (``replay_from`` when the client
+    sent none). A client that goes away or falls too far behind ends the stream quietly.
+    """
+    user = current_user(request)
+    app = request.app
+    cfg = app[CONFIG]
+    resp = SseStream(
+        pinger=_pinger(app),
+        ping_interval=cfg.events.sse_ping_interval_s,
+        send_timeout=cfg.events.send_timeout_s,
+        headers={"X-Request-ID": request.get(REQUEST_ID, "-"), "Cache-Control": "no-store"},
+    )
+    if not app[SSE_STREAMS].try_add(user.id, resp, cfg.limits.streams_per_user):
+        raise RateLimited("Too many open streams; close one first.", retry_after=5)
+    session = SseSession(request, resp, user)
+    try:
+        session.sub, session.bad_id = await _subscribe(request, channel, replay_from, resume=resume)
+        yield session
+    except SlowConsumer as exc:
+        log.info("SSE client too slow on %s; ended at %s", channel, exc.last_id)
+    except (ConnectionResetError, TimeoutError, RuntimeError):
+        log.debug("SSE client on %s went away", channel)
+    finally:
+        session.release()
 
 
 async def sse_channel_stream(
@@ -275,38 +403,15 @@ async def sse_channel_stream(
     name is in ``final_event_names`` the stream ends. ``replay_from`` is the position to
     resume from when the client sent no Last-Event-ID (``"0-0"``: all retained history).
     """
-    user = current_user(request)
-    app = request.app
-    cfg = app[CONFIG]
-    registry, stats = app[SSE_STREAMS], app[EVENT_STATS]
     final = frozenset(final_event_names) if final_event_names else NO_FINAL
-    resp = SseStream(
-        pinger=_pinger(app),
-        ping_interval=cfg.events.sse_ping_interval_s,
-        send_timeout=cfg.events.send_timeout_s,
-        headers={"X-Request-ID": request.get(REQUEST_ID, "-"), "Cache-Control": "no-store"},
-    )
-    if not registry.try_add(user.id, resp, cfg.limits.streams_per_user):
-        raise RateLimited("Too many open streams; close one first.", retry_after=5)
-    sub: Subscription | None = None
-    undo_revoke = None
-    prepared = False
-    try:
-        sub, bad_id = await _subscribe(request, channel, replay_from)
-        await resp.prepare(request)
-        prepared = True
-        stats.sse_open += 1
-        stats.notify()
-        # The stream stops when the pinger finds the client gone or on shutdown and
-        # revocation: either way stop_streaming() releases the subscription at once.
-        resp.hold(sub)
-        undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
-        undo_revoke = with_expiry(user, resp.stop_streaming, undo_revoke)
-        if await _send_head(request, resp, sub, bad_id, initial_events or (), final):
+    async with sse_session(request, channel, replay_from=replay_from) as session:
+        resp, sub = session.resp, session.subscription
+        await session.start()
+        if await _send_head(request, resp, sub, session.bad_id, initial_events or (), final):
             # The live loop runs in this frame, not in a coroutine of its own: one frame
             # less held by every idle stream (thousands are open).
             sub.direct, sub.direct_batch = _direct_writers(resp, final)
-            timeout = cfg.events.send_timeout_s
+            timeout = request.app[CONFIG].events.send_timeout_s
             while True:
                 batch = sub.poll()
                 if batch is None:  # replaying, closed or dropped
@@ -321,39 +426,10 @@ async def sse_channel_stream(
                 end = _final_index(batch, final)
                 if end is not None:
                     batch = batch[: end + 1]
-                await _write(resp, request, b"".join(ev.sse_frame() for ev in batch), timeout)
+                await _write(resp, request, b"".join(event_frame(ev) for ev in batch), timeout)
                 if end is not None:
                     break
-    except SlowConsumer as exc:
-        log.info("SSE client too slow on %s; ended at %s", channel, exc.last_id)
-    except (ConnectionResetError, TimeoutError, RuntimeError):
-        log.debug("SSE client on %s went away", channel)
-    finally:
-        release_stream(app, user.id, resp, sub, undo_revoke, prepared=prepared)
-    return resp
-
-
-def release_stream(
-    app: web.Application,
-    user_id: str,
-    resp: EventSourceResponse,
-    sub: Subscription | None,
-    undo_revoke: Callable[[], None] | None,
-    *,
-    prepared: bool,
-) -> None:
-    """Give back everything an SSE stream held: subscription, revocation hook, registry
-    slot, the open-stream count and its ping task. Every SSE route ends with this."""
-    if sub is not None:
-        sub.close()
-    if undo_revoke is not None:
-        undo_revoke()
-    app[SSE_STREAMS].discard(user_id, resp)
-    if prepared:
-        stats = app[EVENT_STATS]
-        stats.sse_open -= 1
-        stats.notify()
-        resp.stop_streaming()
+    return session.resp
 
 
 async def _send_head(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.ai.breaker_base import (
+from services.breaker.base import (
     CLOSED,
     HALF_OPEN,
     ISOLATED,
@@ -137,14 +137,6 @@ class LocalCircuitBreaker(GuardMixin):
             total >= self.minimum_throughput and f / total >= self.failure_ratio
         ):
             await self._open(f)
-
-    async def record_success(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` succeeded."""
-        await self._record(permit, True)
-
-    async def record_failure(self, permit: Permit) -> None:
-        """Report that the call made under ``permit`` failed."""
-        await self._record(permit, False)
 
     async def release(self, permit: Permit) -> None:
         """Give a permit back unrecorded (the caller went away); frees a probe lease."""

@@ -77,16 +77,22 @@ async def notify(
 
 
 class GuardMixin:
-    """``async with breaker.guard():`` on top of acquire/record_success/record_failure."""
+    """The breakers' common surface: record_success/record_failure over ``_record``, and
+    ``async with breaker.guard():`` on top of acquire/record/release."""
 
     async def acquire(self) -> Permit:  # pragma: no cover - provided by the breaker
         raise NotImplementedError
 
-    async def record_success(self, permit: Permit) -> None:  # pragma: no cover
+    async def _record(self, permit: Permit, ok: bool) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    async def record_failure(self, permit: Permit) -> None:  # pragma: no cover
-        raise NotImplementedError
+    async def record_success(self, permit: Permit) -> None:
+        """Report that the call made under ``permit`` succeeded."""
+        await self._record(permit, True)
+
+    async def record_failure(self, permit: Permit) -> None:
+        """Report that the call made under ``permit`` failed."""
+        await self._record(permit, False)
 
     async def release(self, permit: Permit) -> None:  # pragma: no cover
         raise NotImplementedError

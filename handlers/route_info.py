@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.shedding import shed_kind
+from handlers.shedding import shed_kind
 
 UNMATCHED = "unmatched"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.ai.breaker import RedisCircuitBreaker
-from services.ai.breaker_base import TransitionCallback
-from services.ai.breaker_local import LocalCircuitBreaker
+from services.breaker.base import TransitionCallback
+from services.breaker.local import LocalCircuitBreaker
+from services.breaker.shared import RedisCircuitBreaker
 from services.errors import NotFound
 
 Breaker = RedisCircuitBreaker | LocalCircuitBreaker

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -20,11 +19,13 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from server.write_now import DIRECT_LIMIT
+from handlers.conn_registry import DIRECT_LIMIT
+from handlers.errors import error_code
+from handlers.ws.frames import event_frame, event_text, text_frame
 from services.auth_user import AuthUser
+from services.clock import now_iso
 from services.events import Event, EventHub, EventStats, SlowConsumer, Subscription
 from services.events.access import ChannelAccess
-from services.events.bus import ws_text_frame
 from services.realtime_ports import ChatService, InteractionSink
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,6 @@ TRY_AGAIN_LATER = 1013
 class _ConnLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
         return f"[ws {self.extra['ws_id']}] {msg}", kwargs  # type: ignore[index]
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
 
 
 class TokenBucket:
@@ -64,6 +61,13 @@ class TokenBucket:
         return False
 
 
+Dispatch = Callable[["WsConnection", str], Awaitable[None]]
+
+
+async def _no_commands(conn: WsConnection, text: str) -> None:
+    conn.error("unknown_type", "This connection accepts no commands.")
+
+
 @dataclass(frozen=True, slots=True)
 class WsDeps:
     """What a connection needs from the application."""
@@ -78,6 +82,9 @@ class WsDeps:
     interactions: InteractionSink | None = None
     max_subscriptions: int = 32
     shed: Callable[[str], None] | None = None  # LoadShedder.check: raises while overloaded
+    # Handles one client text frame: the protocol's command table (handlers/ws/protocol.py),
+    # handed in so that the connection never imports the commands.
+    dispatch: Dispatch = _no_commands
 
 
 _batch_cache: list[Any] = [None, None, b""]  # events list, channel name, frames of the last batch
@@ -89,7 +96,7 @@ def _batch_frames(events: list[Event], name: str) -> bytes:
     if cache[0] is events and cache[1] == name:
         cached: bytes = cache[2]
         return cached
-    data = b"".join(ev.ws_frame(name) for ev in events)
+    data = b"".join(event_frame(ev, name) for ev in events)
     cache[0], cache[1], cache[2] = events, name, data
     return data
 
@@ -169,20 +176,20 @@ class WsConnection:
     def send_text(self, text: str) -> None:
         if self._close is not None:
             return
-        if self._out is None and self._write_raw(ws_text_frame(text.encode())):
+        if self._out is None and self._write_raw(text_frame(text.encode())):
             return
         self._enqueue(text)
 
     def _send_event(self, name: str, ev: Event) -> None:
         if self._close is not None:
             return
-        if self._out is None and self._write_raw(ev.ws_frame(name)):
+        if self._out is None and self._write_raw(event_frame(ev, name)):
             return
-        self._enqueue(ev.ws_text(name))
+        self._enqueue(event_text(ev, name))
 
     def write_event(self, name: str, ev: Event) -> bool:
         """The hub's direct writer: one event now, or False (it is queued then)."""
-        return self._write_raw(ev.ws_frame(name))
+        return self._write_raw(event_frame(ev, name))
 
     def write_events(self, name: str, events: list[Event]) -> bool:
         """The hub's direct writer for a batch read together: one write, or False."""
@@ -365,8 +372,6 @@ class WsConnection:
         self._chat_task = asyncio.create_task(self._chat(msg_id, message), name="ws-chat")
 
     async def _chat(self, msg_id: Any, message: str) -> None:
-        from server.ws.protocol import error_code  # the one domain-error → code mapping
-
         chat = self.deps.chat
         if chat is None:
             return
@@ -393,17 +398,16 @@ class WsConnection:
 
     async def run(self) -> None:
         """Welcome, auto-subscribe, then read client messages until the socket closes."""
-        from server.ws.protocol import handle_message
-
+        dispatch = self.deps.dispatch
         try:
             self.send({"type": "welcome", "user_id": self.user.id, "server_time": now_iso()})
-            await handle_message(self, '{"type": "subscribe", "channel": "recommendations"}')
+            await dispatch(self, '{"type": "subscribe", "channel": "recommendations"}')
             async for msg in self.ws:
                 if self._close is not None:
                     break
                 if msg.type == WSMsgType.TEXT:
                     if self._allow():
-                        await handle_message(self, msg.data)
+                        await dispatch(self, msg.data)
                 elif msg.type == WSMsgType.BINARY:
                     self.error("bad_message", "Send text frames with one JSON object each.")
                 elif msg.type == WSMsgType.ERROR:

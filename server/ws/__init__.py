@@ -1,1 +1,0 @@
-"""WebSocket plumbing: one WsConnection per socket (connection.py), the protocol (protocol.py)."""
