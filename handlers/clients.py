@@ -22,6 +22,18 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def over_tls(request: web.Request) -> bool:
+    """Whether the client's connection is TLS: our own listener's, or — behind the trusted
+    proxy (``server.trust_forwarded_for``) — what its last ``X-Forwarded-Proto`` says. A
+    TLS-terminating proxy talks plain HTTP to us, so ``request.secure`` alone is False."""
+    if request.secure:
+        return True
+    if request.app[CONFIG].server.trust_forwarded_for:
+        proto = request.headers.get("X-Forwarded-Proto", "")
+        return proto.rsplit(",", 1)[-1].strip().lower() == "https"
+    return False
+
+
 def trusted_origin(request: web.Request, origin: str) -> bool:
     """``origin`` is this server's own or one of ``server.allowed_origins`` (the one check
     behind CSRF protection of cookie requests and the WebSocket's Origin check)."""

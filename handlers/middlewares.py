@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from handlers.clients import trusted_origin
+from handlers.clients import over_tls, trusted_origin
 from handlers.errors import error_response
 from handlers.keys import AUTH_USER, AUTHENTICATOR, METRICS, REQUEST_ID
 from handlers.route_info import RouteInfo, route_info
@@ -40,6 +40,10 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+# One year; subdomains are left to the operator (they may serve plain HTTP on purpose).
+HSTS = "max-age=31536000"
 
 
 def _reset_request_ids() -> None:
@@ -124,15 +128,20 @@ def _is_stream(request: web.Request, info: RouteInfo) -> bool:
 
 
 def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """nosniff everywhere, no-store on API data, a strict CSP on pages."""
+    """nosniff everywhere, no-store on API data, a strict CSP on pages, HSTS over TLS."""
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.path.startswith("/api/") or request.get(AUTH_USER) is not None:
         headers.setdefault("Cache-Control", "no-store")
-    if headers.get("Content-Type", "").startswith("text/html"):
+    # A FileResponse (the web app's index.html) learns its type only in prepare(), after
+    # this runs: a response of unknown type gets the CSP too (harmless on non-pages).
+    ctype = headers.get("Content-Type", "")
+    if not ctype or ctype.startswith("text/html"):
         headers.setdefault("Content-Security-Policy", CSP)
+    if over_tls(request):
+        headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def presented_token(request: web.Request) -> tuple[str | None, bool]:

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from handlers.common import current_user
 from handlers.conn_registry import DIRECT_LIMIT
 from handlers.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
+from handlers.session_expiry import with_expiry
 from services.auth_user import AuthUser
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
@@ -329,8 +330,10 @@ class SseSession:
         stats.sse_open += 1
         stats.notify()
         self.resp.hold(self.subscription)
-        self._undo_revoke = app[EVENT_HUB].on_revoked(
-            self.user.session_id, self.resp.stop_streaming
+        self._undo_revoke = with_expiry(
+            self.user,
+            self.resp.stop_streaming,
+            app[EVENT_HUB].on_revoked(self.user.session_id, self.resp.stop_streaming),
         )
 
     async def write(self, data: bytes) -> None:

@@ -20,6 +20,7 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 
 from handlers.config import Config, RedisConfig
+from server.config_safety import metrics_problem, production_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Inside the package (a link to the top-level config.yaml in a checkout, a copy in the
@@ -37,6 +38,7 @@ _ALIASES = {
     "FLUENTPRO_PORT": ("server", "port"),
     "FLUENTPRO_WORKERS": ("server", "workers"),
     "FLUENTPRO_ALLOWED_ORIGINS": ("server", "allowed_origins"),
+    "FLUENTPRO_ENV": ("server", "environment"),
 }
 
 
@@ -167,7 +169,22 @@ def load_config(
         sentinel_password=env.get("FLUENTPRO_REDIS_SENTINEL_PASSWORD", ""),
     )
     _check_redis_topology(built["redis"])
-    return Config(**built, pepper=env.get("FLUENTPRO_PEPPER", ""))
+    config = Config(
+        **built,
+        pepper=env.get("FLUENTPRO_PEPPER", ""),
+        metrics_token=env.get("FLUENTPRO_METRICS_TOKEN", ""),
+    )
+    problem = production_problem(
+        environment=config.server.environment,
+        pepper=config.pepper,
+        cookie_secure=config.auth.cookie_secure,
+    )
+    problem = problem or metrics_problem(
+        access=config.server.metrics_access, token=config.metrics_token
+    )
+    if problem is not None:
+        raise ConfigError(problem)
+    return config
 
 
 __all__ = ["PROJECT_ROOT", "ConfigError", "load_config"]

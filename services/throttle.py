@@ -93,9 +93,10 @@ def _throttled(wait: float) -> RateLimited:
     )
 
 
-# Set by LoginThrottle.attempt while its lease is held: (throttle, account, address) whose
-# block markers Redis checked atomically with taking the lease.
-_CHECKED_AT_LEASE: contextvars.ContextVar[tuple[object, str, str] | None] = contextvars.ContextVar(
+# Set by LoginThrottle.attempt while its lease is held: (throttle, account, address, block
+# markers, known address) whose markers Redis checked atomically with taking the lease.
+_Checked = tuple[object, str, str, list[str], bool]
+_CHECKED_AT_LEASE: contextvars.ContextVar[_Checked | None] = contextvars.ContextVar(
     "fluentpro_login_checked_at_lease", default=None
 )
 
@@ -156,10 +157,13 @@ class _RedisOrLocal:
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    failures_before_throttle: int
-    address_failures_before_throttle: int
+    failures_before_throttle: int  # one account from one address
+    address_failures_before_throttle: int  # one address, whatever the accounts
     base_s: float
     max_s: float
+    # One account from addresses it never signed in from: a distributed guess.
+    account_failures_before_throttle: int = 20
+    known_address_ttl_s: int = 30 * 24 * 3600
 
 
 class LoginThrottle(_RedisOrLocal):
@@ -180,14 +184,24 @@ class LoginThrottle(_RedisOrLocal):
         self._acquire = redis.register_script(_ACQUIRE_LUA)
         self._cluster = is_cluster(redis)
         self._busy: set[str] = set()  # attempt leases while Redis is unreachable
+        self._known_skip_until = 0.0
         # Counters decay after a quiet period long enough to keep the longest delay meaningful.
         self._window_ms = int(max(policy.max_s * 4, 900.0) * 1000)
 
     @staticmethod
-    def _keys(kind: str, value: str) -> tuple[str, str]:
-        # One hash tag per subject: a script touching a subject's counter, block marker
-        # (and, for an account, its attempt lease) runs on one cluster slot.
-        base = f"{{{PREFIX}login:{kind}:{_digest(value)}}}"
+    def _account_tag(account: str) -> str:
+        return f"{{{PREFIX}login:acct:{_digest(account)}}}"
+
+    @staticmethod
+    def _keys(kind: str, value: str, *, tag: str = "") -> tuple[str, str]:
+        """Counter and block marker of one subject. Each carries a hash tag — its own, or
+        ``tag`` — so a script touching a subject's keys (and, for an account, its attempt
+        lease) runs on one cluster slot."""
+        base = (
+            f"{tag}:{kind}:{_digest(value)}"
+            if tag
+            else f"{{{PREFIX}login:{kind}:{_digest(value)}}}"
+        )
         return base + ":f", base + ":b"
 
     async def _longest_block(self, blocks: list[str]) -> float:
@@ -199,14 +213,50 @@ class LoginThrottle(_RedisOrLocal):
         waits = [int(await self._blocked(keys=[block])) for block in blocks]
         return max([0, *waits]) / 1000
 
-    def _subjects(self, email: str, address: str) -> list[tuple[str, str, int]]:
+    @staticmethod
+    def _known_key(email: str) -> str:
+        return f"{PREFIX}login:known:{_digest(_account(email))}"
+
+    def _subjects(self, email: str, address: str, *, known: bool) -> list[tuple[str, str, int]]:
+        """(counter, block marker, threshold) of every limit that applies to this attempt.
+
+        The account's own block is keyed with the source address: a stranger's failed
+        guesses hold the account only for the stranger, never for its owner signing in from
+        elsewhere (security review 2026-12-07, finding 10: one guess per block period kept
+        the victim out for up to 300 s). Guesses from addresses the account never signed in
+        from also count per account, with a higher threshold, so spreading a guessing attack
+        over many addresses still ends in a block — one the owner's known addresses skip.
+
+        The account's subjects share the account's hash tag (one cluster slot with its
+        attempt lease) and come first; the address's subject comes last.
+        """
         p = self._policy
-        acct = self._keys("acct", _account(email))
-        addr = self._keys("addr", address)
-        return [
-            (acct[0], acct[1], p.failures_before_throttle),
-            (addr[0], addr[1], p.address_failures_before_throttle),
+        account = _account(email)
+        tag = self._account_tag(account)
+        subjects = [
+            (*self._keys("addr", address, tag=tag), p.failures_before_throttle),
         ]
+        if not known:
+            subjects.append(
+                (*self._keys("all", account, tag=tag), p.account_failures_before_throttle)
+            )
+        subjects.append((*self._keys("addr", address), p.address_failures_before_throttle))
+        return subjects
+
+    async def _known(self, email: str, address: str) -> bool:
+        """Whether the account signed in successfully from *address* recently (False while
+        Redis is unreachable: the stricter answer, asked again after a short pause)."""
+        checked = _CHECKED_AT_LEASE.get()
+        if checked is not None and checked[:3] == (self, _account(email), address):
+            return checked[4]  # looked up when the lease was taken
+        if time.monotonic() < self._known_skip_until:
+            return False
+        try:
+            return bool(await self._redis.sismember(self._known_key(email), _digest(address)))
+        except RedisError as exc:
+            self._fallback(exc)
+            self._known_skip_until = time.monotonic() + 1.0
+            return False
 
     async def check(self, email: str, address: str) -> None:
         """Raise RateLimited (with the seconds to wait) while the account or address is held.
@@ -214,11 +264,13 @@ class LoginThrottle(_RedisOrLocal):
         Inside :meth:`attempt` for the same e-mail and address the answer is the one Redis
         gave when the lease was taken (in the same atomic script), so no second round trip.
         """
-        blocks = [block for _, block, _ in self._subjects(email, address)]
         checked = _CHECKED_AT_LEASE.get()
-        if checked is not None and checked == (self, _account(email), address):
+        if checked is not None and checked[:3] == (self, _account(email), address):
+            blocks = checked[3]
             wait = 0.0  # a block set at lease time refused the attempt already
         else:
+            known = await self._known(email, address)
+            blocks = [block for _, block, _ in self._subjects(email, address, known=known)]
             try:
                 wait = await self._longest_block(blocks)
             except RedisError as exc:
@@ -228,11 +280,11 @@ class LoginThrottle(_RedisOrLocal):
         if wait > 0:
             raise _throttled(wait)
 
-    async def failed(self, email: str, address: str, *, account_only: bool = False) -> None:
-        """Record a failed attempt for the account and (unless account_only) the address."""
+    async def failed(self, email: str, address: str) -> None:
+        """Record a failed attempt against every limit that applies to it."""
         p = self._policy
-        subjects = self._subjects(email, address)
-        for counter, block, threshold in subjects[:1] if account_only else subjects:
+        known = await self._known(email, address)
+        for counter, block, threshold in self._subjects(email, address, known=known):
             try:
                 await self._fail(
                     keys=[counter, block],
@@ -261,21 +313,22 @@ class LoginThrottle(_RedisOrLocal):
         :meth:`check` inside the block reuses that answer instead of asking Redis again.
         """
         account = _account(email)
-        counter, _ = self._keys("acct", account)
-        key = counter[: -len(":f")] + ":busy"  # the account's hash tag: one slot with its block
-        blocks = [block for _, block, _ in self._subjects(email, address)]
+        key = self._account_tag(account) + ":busy"  # one slot with the account's blocks
+        known = await self._known(email, address)
+        blocks = [block for _, block, _ in self._subjects(email, address, known=known)]
         token = secrets.token_hex(8)
         wait = 0.0
         try:
+            lease_blocks = blocks
             if self._cluster:
                 # The address's block lives in another slot: read it first. A block set
                 # between this read and the lease only delays the refusal by one attempt.
-                wait = await self._longest_block(blocks[1:])
+                wait = await self._longest_block(blocks[-1:])
                 if wait > 0:
                     raise _throttled(wait)
-                blocks = blocks[:1]
+                lease_blocks = blocks[:-1]
             acquired_flag, wait_ms = await self._acquire(
-                keys=[key, *blocks], args=[token, ATTEMPT_LEASE_MS]
+                keys=[key, *lease_blocks], args=[token, ATTEMPT_LEASE_MS]
             )
             acquired = bool(int(acquired_flag))
             wait = max(int(wait_ms), 0) / 1000
@@ -290,7 +343,8 @@ class LoginThrottle(_RedisOrLocal):
             raise RateLimited("Another sign-in for this account is in progress.", retry_after=1)
         if local:
             self._busy.add(key)
-        marker = _CHECKED_AT_LEASE.set(None if local else (self, account, address))
+        checked = None if local else (self, account, address, blocks, known)
+        marker = _CHECKED_AT_LEASE.set(checked)
         try:
             yield
         finally:
@@ -301,12 +355,19 @@ class LoginThrottle(_RedisOrLocal):
                 with contextlib.suppress(RedisError):
                     await self._release(keys=[key], args=[token])
 
-    async def succeeded(self, email: str) -> None:
-        """Forget the account's failures (the address counter keeps decaying on its own)."""
-        counter, block = self._keys("acct", _account(email))
+    async def succeeded(self, email: str, address: str) -> None:
+        """Forget the failures of the account from this address and remember the address
+        as the owner's (the address counter and strangers' guesses decay on their own)."""
+        account = _account(email)
+        counter, block = self._keys("addr", address, tag=self._account_tag(account))
+        known = self._known_key(email)
         self._local.clear(counter, block)
         try:
-            await self._redis.delete(counter, block)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(counter, block)
+                pipe.sadd(known, _digest(address))
+                pipe.expire(known, self._policy.known_address_ttl_s)
+                await pipe.execute()
         except RedisError as exc:
             self._fallback(exc)
 

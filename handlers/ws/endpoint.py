@@ -22,6 +22,7 @@ from handlers.keys import (
     INTERACTION_SINK,
     WS_CONNECTIONS,
 )
+from handlers.session_expiry import with_expiry
 from handlers.shedding import shed_check
 from handlers.ws.connection import POLICY_VIOLATION, TRY_AGAIN_LATER, WsConnection, WsDeps
 from handlers.ws.protocol import handle_message
@@ -50,7 +51,9 @@ async def _first_message_auth(ws: web.WebSocketResponse, request: web.Request) -
         body = orjson.loads(msg.data)
     except orjson.JSONDecodeError:
         return None
-    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(body, dict):  # e.g. [1, 2]: refused like any other bad first message
+        return None
+    token = body.get("token")
     if body.get("type") != "auth" or not isinstance(token, str) or not token:
         return None
     authenticator = request.app.get(AUTHENTICATOR)
@@ -111,6 +114,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     undo = deps.hub.on_revoked(
         user.session_id, lambda: conn.close_soon(POLICY_VIOLATION, "session revoked")
     )
+    undo = with_expiry(user, lambda: conn.close_soon(POLICY_VIOLATION, "session expired"), undo)
     try:
         await conn.run()
     finally:

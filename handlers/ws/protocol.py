@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from marshmallow import Schema, ValidationError
 
+from handlers.common import check_storable
 from handlers.errors import error_code
 from handlers.schemas.realtime import CLIENT_MESSAGES
 from handlers.ws.connection import WsConnection
@@ -113,11 +114,21 @@ if set(SCHEMAS) != set(COMMANDS):  # a type documented but not handled, or the r
 
 
 def parse(text: str) -> dict[str, Any]:
-    """A client message as a dict with a string ``type``; ValueError otherwise."""
+    """A client message as a dict with a string ``type``; ValueError otherwise.
+
+    orjson refuses NaN, Infinity and integers beyond 64 bits as malformed JSON; what is
+    well-formed but unstorable (NUL, lone surrogates) is refused as REST refuses it."""
     msg = orjson.loads(text)
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
         raise TypeError("not an object with a type")
     return msg
+
+
+def _first(errors: Any) -> str:
+    if isinstance(errors, dict) and errors:
+        field, messages = next(iter(errors.items()))
+        return f"{field}: {messages[0] if isinstance(messages, list) else messages}"
+    return ""
 
 
 async def handle_message(conn: WsConnection, text: str) -> None:
@@ -132,6 +143,12 @@ async def handle_message(conn: WsConnection, text: str) -> None:
         return
     raw_id = raw.get("id")
     msg_id = raw_id if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
+    try:
+        check_storable(raw)
+    except ValidationFailed as exc:
+        detail = f"{exc.detail} {_first(exc.errors)}".strip()
+        conn.error("invalid_fields", detail, msg_id, errors=exc.errors or None)
+        return
     kind: str = raw["type"]
     handler = COMMANDS.get(kind)
     if handler is None:

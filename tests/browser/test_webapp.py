@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     save_profile,
     wait_live,
 )
+from tests.faults.support import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -272,11 +273,15 @@ async def test_admin_system_dashboard(
     await expect(page.get_by_role("link", name="System")).to_be_visible()
     await page.get_by_role("link", name="System").click()
     updated = page.locator("[data-testid=metrics-updated]")
-    await page.wait_for_function(
-        # ?. : the System view may not have rendered yet when polling starts
-        "Number(document.querySelector('[data-testid=metrics-updated]')?.dataset.count || 0) >= 6",
-        timeout=15_000,
-    )
+
+    # Polled from Python: wait_for_function evaluates a string in the page, which the
+    # app's CSP (script-src 'self', no 'unsafe-eval') rightly refuses.
+    async def six_updates() -> bool:
+        if not await updated.count():  # the System view may not have rendered yet
+            return False
+        return int(await updated.get_attribute("data-count") or 0) >= 6
+
+    await wait_for(six_updates, within_s=15, every_s=0.2)
     await expect(page.locator("[data-testid=lag-p99]")).to_contain_text("ms")
     await expect(updated).to_contain_text("updated")
     rows = page.locator("[data-testid=breakers] tr[data-breaker]")
