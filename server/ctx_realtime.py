@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -25,6 +27,7 @@ from server.keys import (
     EVENT_STATS,
     LOOP_MONITOR,
     METRICS,
+    METRICS_HISTORY,
     REDIS,
     REQUEST_RATE,
     SSE_STREAMS,
@@ -37,6 +40,7 @@ from server.resources import make_redis
 from server.sse import stop_sse_streams
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
+from services.metrics_history import MetricsHistory, best_effort
 from services.system_status import SystemSnapshot
 
 log = logging.getLogger(__name__)
@@ -102,9 +106,13 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         tasks=lambda: app.get(TASK_COUNTS),
     )
     app[SYSTEM_SNAPSHOT] = snapshot
+    history = MetricsHistory(app[REDIS], pid=os.getpid(), host=socket.gethostname())
+    app[METRICS_HISTORY] = history
+    await best_effort(history.mark_start(), "mark the process start")
     await hub.start()
     metrics = asyncio.create_task(
-        _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s), name="metrics"
+        _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s, history),
+        name="metrics",
     )
     try:
         yield
@@ -127,14 +135,20 @@ def _redis_url(app: web.Application, configured: str) -> str:
     return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
 
 
-async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: float) -> None:
-    """Publish this process's snapshot on the ``system`` channel every interval."""
+async def _publish_metrics(
+    bus: EventBus, snapshot: SystemSnapshot, interval_s: float, history: MetricsHistory
+) -> None:
+    """Publish this process's snapshot on the ``system`` channel every interval and keep
+    it in the admin history (the last hour, server-side)."""
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await bus.publish(SYSTEM_CHANNEL, "metrics", await snapshot.collect())
+            sample = await snapshot.collect()
+            await bus.publish(SYSTEM_CHANNEL, "metrics", sample)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("could not publish system metrics (%s)", exc.__class__.__name__)
+            continue
+        await best_effort(history.record(sample), "record a sample")
 
 
 async def close_websockets(app: web.Application) -> None:

@@ -25,6 +25,7 @@ from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
 from services.export import ExportService
 from services.interactions import InteractionService
+from services.metrics_history import MetricsHistory
 from services.onboarding import OnboardingService
 from services.passwords import PasswordService
 from services.realtime_ports import (
@@ -65,6 +66,7 @@ LOOP_MONITOR = web.AppKey("loop_monitor", LoopLagMonitor)
 REQUEST_RATE = web.AppKey("request_rate", RequestRate)
 SHEDDER = web.AppKey("shedder", LoadShedder)
 SYSTEM_SNAPSHOT = web.AppKey("system_snapshot", SystemSnapshot)
+METRICS_HISTORY = web.AppKey("metrics_history", MetricsHistory)
 # Optional, registered by the lead when available (absent: zeros / "unavailable").
 BREAKER_STATES = web.AppKey("breaker_states", BreakerStatesProvider)
 TASK_COUNTS = web.AppKey("task_counts", TaskCountsProvider)
