@@ -43,7 +43,10 @@ function checklist(analysis) {
     h("div", { class: "onboarding-head" },
       h("strong", { class: "big-number", "data-testid": "onboarding-percent" }, `${percent}%`),
       h("span", { class: "muted" }, "of getting started done"),
-      analysis.engagement_level ? h("span", { class: `badge badge-eng-${analysis.engagement_level}` }, `${analysis.engagement_level} engagement`) : null),
+      // No verdict before there is engagement to judge (a new account is not "low").
+      analysis.engagement_level && analysis.engagement_judged !== false
+        ? h("span", { class: `badge badge-eng-${analysis.engagement_level}`, "data-testid": "engagement" }, `${analysis.engagement_level} engagement`)
+        : null),
     bar,
     h("ul", { class: "checklist", "data-testid": "onboarding-steps" }, pa.steps.map((s) =>
       h("li", { class: s.done ? "done" : "", dataset: { step: s.key, done: s.done ? "1" : "0" } },
