@@ -140,6 +140,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "bcrypt_cost": args.cost,
                 "login_failures_before_throttle": 1000,
                 "login_address_failures_before_throttle": 1000,
+                "login_account_failures_before_throttle": 1000,
             },
             "logging": {"level": "WARNING"},
         },

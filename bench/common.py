@@ -61,6 +61,9 @@ def server_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server in its own process (so the load generator never shares its loop)."""
     full_env = dict(os.environ)
+    # Benchmarks register many users from one address: lift the sign-up limits.
+    full_env.setdefault("FLUENTPRO_LIMITS_REGISTER_PER_ADDRESS_PER_MINUTE", "1000000")
+    full_env.setdefault("FLUENTPRO_LIMITS_REGISTER_PER_MINUTE", "1000000")
     full_env.update(env or {})
     # stderr goes to a file: an undrained pipe would block the server once it fills (64 KB).
     RESULTS.mkdir(parents=True, exist_ok=True)

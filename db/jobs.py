@@ -29,7 +29,10 @@ def make_connector(settings: PoolSettings, *, maxsize: int = 4) -> AiopgConnecto
     """
     return AiopgConnector(
         dsn=with_statement_timeout(
-            settings.dsn, settings.statement_timeout_ms, settings.connect_timeout_s
+            settings.dsn,
+            settings.statement_timeout_ms,
+            settings.connect_timeout_s,
+            settings.idle_in_transaction_timeout_ms,
         ),
         minsize=1,
         maxsize=max(2, maxsize),

@@ -49,6 +49,7 @@ class PoolSettings:
     minsize: int = 1
     maxsize: int = 10
     statement_timeout_ms: int = 10_000
+    idle_in_transaction_timeout_ms: int = 30_000
     timeout_s: float = 15.0
     connect_timeout_s: float = 5.0
 
@@ -86,13 +87,23 @@ class Prepared:
         object.__setattr__(self, "execute_sql", f"EXECUTE {self.name} ({args})")
 
 
-def with_statement_timeout(dsn: str, statement_timeout_ms: int, connect_timeout_s: float) -> str:
-    """Put ``statement_timeout`` into the libpq options so the server cancels runaway queries."""
+def with_statement_timeout(
+    dsn: str,
+    statement_timeout_ms: int,
+    connect_timeout_s: float,
+    idle_in_transaction_timeout_ms: int = 30_000,
+) -> str:
+    """Put ``statement_timeout`` and ``idle_in_transaction_session_timeout`` into the libpq
+    options: the server cancels runaway queries and ends a session that sits inside an open
+    transaction (a stalled stream's snapshot) instead of holding its locks and snapshot."""
     parts = urlsplit(dsn)
     query = dict(parse_qsl(parts.query))
     options = query.get("options", "")
     if "statement_timeout" not in options:
         options = f"{options} -c statement_timeout={int(statement_timeout_ms)}".strip()
+    if "idle_in_transaction_session_timeout" not in options:
+        idle = int(idle_in_transaction_timeout_ms)
+        options = f"{options} -c idle_in_transaction_session_timeout={idle}".strip()
     query["options"] = options
     query.setdefault("connect_timeout", str(max(1, int(connect_timeout_s))))
     query.setdefault("application_name", "fluentpro")
@@ -111,7 +122,10 @@ class Database:
         """Open the pool (FIFO hand-over of connections, see ``db.fair_pool``)."""
         pool = await FairPool.create(
             with_statement_timeout(
-                settings.dsn, settings.statement_timeout_ms, settings.connect_timeout_s
+                settings.dsn,
+                settings.statement_timeout_ms,
+                settings.connect_timeout_s,
+                settings.idle_in_transaction_timeout_ms,
             ),
             minsize=settings.minsize,
             maxsize=settings.maxsize,

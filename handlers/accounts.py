@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.clients import client_address
+from handlers.clients import client_address, over_tls
 from handlers.common import api, current_user, json_response, load_body
 from handlers.schemas.accounts import (
     AccountUserSchema,
@@ -15,6 +15,7 @@ from handlers.schemas.accounts import (
     MePatchSchema,
     RegisterBodySchema,
 )
+from handlers.signup_limits import limit_registration
 from server.keys import ACCOUNTS, CONFIG, ONBOARDING
 from server.middlewares import SESSION_COOKIE
 
@@ -23,7 +24,7 @@ TAGS = ("accounts",)
 
 def _cookie_secure(request: web.Request) -> bool:
     mode = request.app[CONFIG].auth.cookie_secure
-    return mode == "always" or (mode == "auto" and request.secure)
+    return mode == "always" or (mode == "auto" and over_tls(request))
 
 
 def _with_cookie(request: web.Request, answer: dict[str, Any], status: int) -> web.Response:
@@ -47,10 +48,11 @@ def _with_cookie(request: web.Request, answer: dict[str, Any], status: int) -> w
     status=201,
     auth=False,
     tags=TAGS,
-    errors=(400, 409, 415, 422),
+    errors=(400, 409, 415, 422, 429),
 )
 async def register(request: web.Request) -> web.Response:
     body = await load_body(request, RegisterBodySchema)
+    await limit_registration(request)
     answer = await request.app[ACCOUNTS].register(
         body["email"],
         body["password"],

@@ -21,6 +21,18 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def over_tls(request: web.Request) -> bool:
+    """Whether the client's connection is TLS: our own listener's, or — behind the trusted
+    proxy (``server.trust_forwarded_for``) — what its last ``X-Forwarded-Proto`` says. A
+    TLS-terminating proxy talks plain HTTP to us, so ``request.secure`` alone is False."""
+    if request.secure:
+        return True
+    if request.app[CONFIG].server.trust_forwarded_for:
+        proto = request.headers.get("X-Forwarded-Proto", "")
+        return proto.rsplit(",", 1)[-1].strip().lower() == "https"
+    return False
+
+
 async def limit_per_client(request: web.Request, bucket: str) -> None:
     """Apply ``limits.anonymous_requests_per_minute`` per client address (per user if signed in).
 

@@ -99,7 +99,8 @@ async def read_json(request: web.Request) -> Any:
         raise UnsupportedMediaType("Send the body as application/json.")
     raw = await request.read()
     try:
-        data = json.loads(raw.decode("utf-8")) if raw else None
+        # NaN and Infinity are not JSON (RFC 8259); Python's parser accepts them unless told.
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant) if raw else None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
     if isinstance(data, dict):  # another top-level type is refused (400) by validate()
@@ -107,7 +108,15 @@ async def read_json(request: web.Request) -> Any:
     return data
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 MAX_JSON_DEPTH = 64
+# Integers must fit the 64 bits that orjson (every response, cache and event) can write;
+# a 27-digit one was accepted, stored, then failed to serialise: a 500.
+_INT_RANGE = (-(2**63), 2**64 - 1)
+_INT_TEXT = "Integers must fit in 64 bits."
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _UNSTORABLE_TEXT = "NUL characters and unpaired surrogates are not allowed."
 
@@ -124,6 +133,10 @@ def _check_storable(data: Any) -> None:
                     "Some fields are invalid.",
                     errors={where or "_schema": [_UNSTORABLE_TEXT]},
                 )
+        elif isinstance(value, int) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            raise ValidationFailed(
+                "Some fields are invalid.", errors={where or "_schema": [_INT_TEXT]}
+            )
         elif isinstance(value, (dict, list)):
             if depth >= MAX_JSON_DEPTH:
                 raise ValidationFailed(
@@ -136,6 +149,13 @@ def _check_storable(data: Any) -> None:
                 path = f"{where}.{name}" if where else name
                 stack.append((key, depth + 1, where))
                 stack.append((item, depth + 1, path))
+
+
+def check_storable(data: Any) -> None:
+    """422 (ValidationFailed) for JSON that cannot be stored or echoed: NUL characters,
+    unpaired surrogates, integers beyond 64 bits, absurd nesting. Every JSON entry point
+    (REST bodies, WebSocket messages) runs it."""
+    _check_storable(data)
 
 
 @functools.cache

@@ -16,7 +16,8 @@ from handlers.schemas.career import (
     RolesBodySchema,
     RolesQuerySchema,
 )
-from server.keys import CAREER, ONBOARDING
+from handlers.stream_write import write_or_drop
+from server.keys import CAREER, CONFIG, ONBOARDING
 from services.auth_user import AuthUser
 from services.errors import DomainError, Unavailable
 
@@ -27,7 +28,8 @@ NDJSON = "application/x-ndjson"
 
 
 @api(
-    "Recommend catalog roles for a job description (query form)",
+    "Recommend catalog roles for a job description (query form; stores nothing — POST keeps "
+    "the answer in your history and marks the onboarding step)",
     query=RolesQuerySchema,
     response=RolesAnswerSchema,
     tags=TAGS,
@@ -37,9 +39,12 @@ async def roles_get(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, RolesQuerySchema)
     answer = await request.app[CAREER].recommend_roles(
-        user.id, query["description"], limit=query["limit"], stored_profile=_profile(user)
+        user.id,
+        query["description"],
+        limit=query["limit"],
+        stored_profile=_profile(user),
+        store=False,  # GET is safe (RFC 9110 9.2.1): no stored answer, no onboarding step
     )
-    await request.app[ONBOARDING].notify_step_done(user.id, "roles_viewed")
     return json_response(answer)
 
 
@@ -106,6 +111,7 @@ async def course_stream(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     query = load_query(request, CourseStreamQuerySchema)
     service = request.app[CAREER]
+    send_timeout_s = request.app[CONFIG].events.send_timeout_s  # then the reader is dropped
     response = web.StreamResponse(
         headers={"Content-Type": NDJSON, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -118,7 +124,7 @@ async def course_stream(request: web.Request) -> web.StreamResponse:
                 if _client_gone(request):
                     log.info("course stream: client went away; stopping")
                     return response
-                await response.write(dumps_line(item))
+                await write_or_drop(request, response, dumps_line(item), send_timeout_s)
                 item = await anext(lines, None)
         except ConnectionResetError:  # aiohttp's ClientConnectionResetError included
             log.info("course stream: client went away; stopping")

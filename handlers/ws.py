@@ -10,6 +10,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from handlers.common import api
+from handlers.session_expiry import with_expiry
 from server.keys import (
     AUTH_USER,
     AUTHENTICATOR,
@@ -51,7 +52,9 @@ async def _first_message_auth(ws: web.WebSocketResponse, request: web.Request) -
         body = orjson.loads(msg.data)
     except orjson.JSONDecodeError:
         return None
-    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(body, dict):  # e.g. [1, 2]: refused like any other bad first message
+        return None
+    token = body.get("token")
     if body.get("type") != "auth" or not isinstance(token, str) or not token:
         return None
     authenticator = request.app.get(AUTHENTICATOR)
@@ -111,6 +114,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     undo = deps.hub.on_revoked(
         user.session_id, lambda: conn.close_soon(POLICY_VIOLATION, "session revoked")
     )
+    undo = with_expiry(user, lambda: conn.close_soon(POLICY_VIOLATION, "session expired"), undo)
     try:
         await conn.run()
     finally:

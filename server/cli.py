@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("create-admin", help="create an administrator (password on stdin)")
     admin.add_argument("email")
     admin.add_argument("--display-name", default="Administrator")
+    admin.add_argument(
+        "--promote-existing",
+        action="store_true",
+        help="promote an account that already exists (its sessions are all revoked)",
+    )
     return p
 
 
@@ -154,7 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "create-admin":
         from server.admin import create_admin
 
-        return create_admin(config, args.email, args.display_name, sys.stdin)
+        return create_admin(
+            config, args.email, args.display_name, sys.stdin, promote=args.promote_existing
+        )
     if config.server.workers > 1:
         code = serve_many(config, config.server.workers)
     else:

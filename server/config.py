@@ -19,8 +19,19 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
+from server.config_safety import ENVIRONMENTS, metrics_problem, production_problem, redact_url
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+
+
+def _repr_redacted(section: Any) -> str:
+    """A section's repr with the password of its ``url`` hidden."""
+    values = {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+    if "url" in values:
+        values["url"] = redact_url(values["url"])
+    shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
+    return f"{section.__class__.__name__}({shown})"
 
 
 def _range(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
@@ -47,6 +58,12 @@ class ServerConfig:
     gc_young_threshold: int = field(default=7000, metadata=_range(100, 1_000_000))
     gc_full_every: int = field(default=100, metadata=_range(1, 10_000))
     event_loop: str = field(default="uvloop", metadata=_one_of("uvloop", "asyncio"))
+    # FLUENTPRO_ENV=production refuses development defaults at start-up (config_safety).
+    environment: str = field(default="development", metadata=_one_of(*ENVIRONMENTS))
+    # /metrics: "local" answers loopback peers that came through no proxy (or anyone with
+    # the bearer FLUENTPRO_METRICS_TOKEN when it is set); "token" requires the token;
+    # "open" answers everyone.
+    metrics_access: str = field(default="local", metadata=_one_of("local", "token", "open"))
 
 
 @dataclass(frozen=True)
@@ -55,8 +72,14 @@ class DatabaseConfig:
     pool_min: int = field(default=1, metadata=_range(0, 100))
     pool_max: int = field(default=10, metadata=_range(1, 200))
     statement_timeout_ms: int = field(default=10_000, metadata=_range(100))
+    # PostgreSQL ends a session left idle inside a transaction this long (a backstop behind
+    # the write timeouts of streams that hold a transaction open).
+    idle_in_transaction_timeout_ms: int = field(default=30_000, metadata=_range(1000))
     query_timeout_s: float = field(default=15.0, metadata=_range(0.1))
     connect_timeout_s: float = field(default=5.0, metadata=_range(0.1))
+
+    def __repr__(self) -> str:
+        return _repr_redacted(self)
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,9 @@ class RedisConfig:
     retries: int = field(default=0, metadata=_range(0, 5))
     max_connections: int = field(default=64, metadata=_range(2))
 
+    def __repr__(self) -> str:
+        return _repr_redacted(self)
+
 
 @dataclass(frozen=True)
 class AuthConfig:
@@ -76,6 +102,8 @@ class AuthConfig:
     login_failures_before_throttle: int = field(default=5, metadata=_range(1))
     # One client address (an office behind NAT) gets more room than one account.
     login_address_failures_before_throttle: int = field(default=20, metadata=_range(1))
+    # One account, guessed from addresses it never signed in from (its owner's skip this).
+    login_account_failures_before_throttle: int = field(default=20, metadata=_range(1))
     login_throttle_base_s: float = field(default=2.0, metadata=_range(0.1))
     login_throttle_max_s: float = field(default=300.0, metadata=_range(1))
     cookie_secure: str = field(default="auto", metadata=_one_of("auto", "always", "never"))
@@ -94,7 +122,7 @@ class AIConfig:
     idle_timeout_s: float = field(default=10.0, metadata=_range(0.1))
     cache_ttl_s: int = field(default=1800, metadata=_range(0))
     quota_per_minute: int = field(default=30, metadata=_range(1))
-    api_key: str = field(default="", metadata={"secret": True})
+    api_key: str = field(default="", repr=False, metadata={"secret": True})
 
 
 @dataclass(frozen=True)
@@ -127,6 +155,10 @@ class LimitsConfig:
     ws_max_frame_bytes: int = field(default=64 * 1024, metadata=_range(1024))
     tasks_per_user: int = field(default=5, metadata=_range(1))
     anonymous_requests_per_minute: int = field(default=120, metadata=_range(1))
+    # Sign-ups cost a bcrypt hash each and multiply every per-user cap: bounded per client
+    # address and in total (security review 2026-12-07, finding 3). Load tests raise them.
+    register_per_address_per_minute: int = field(default=5, metadata=_range(1))
+    register_per_minute: int = field(default=60, metadata=_range(1))
 
 
 @dataclass(frozen=True)
@@ -169,6 +201,10 @@ class ActivityConfig:
     payload_max_bytes: int = field(default=16 * 1024, metadata=_range(256))
     progress_min_interval_s: float = field(default=2.0, metadata=_range(0.1, 60))
     export_batch: int = field(default=2000, metadata=_range(10, 50_000))
+    # Exports hold a connection in a snapshot while they write: at most this many at once
+    # per process (the rest of the pool stays for ordinary requests), one per user.
+    export_connections: int = field(default=2, metadata=_range(1, 50))
+    export_lease_s: float = field(default=60.0, metadata=_range(1))
 
 
 @dataclass(frozen=True)
@@ -191,7 +227,8 @@ class Config:
     monitor: MonitorConfig = MonitorConfig()
     activity: ActivityConfig = ActivityConfig()
     logging: LoggingConfig = LoggingConfig()
-    pepper: str = field(default="", metadata={"secret": True})
+    pepper: str = field(default="", repr=False, metadata={"secret": True})
+    metrics_token: str = field(default="", repr=False, metadata={"secret": True})
 
     def replace(self, **sections: Any) -> Config:
         """A copy with whole sections or keys replaced: ``cfg.replace(ai={"model": "x"})``."""
@@ -215,6 +252,7 @@ _ALIASES = {
     "FLUENTPRO_PORT": ("server", "port"),
     "FLUENTPRO_WORKERS": ("server", "workers"),
     "FLUENTPRO_ALLOWED_ORIGINS": ("server", "allowed_origins"),
+    "FLUENTPRO_ENV": ("server", "environment"),
 }
 
 
@@ -319,7 +357,22 @@ def load_config(
 
     ai_key = env.get("FLUENTPRO_AI_API_KEY") or env.get("OPENAI_API_KEY") or ""
     built["ai"] = dataclasses.replace(built["ai"], api_key=ai_key)
-    return Config(**built, pepper=env.get("FLUENTPRO_PEPPER", ""))
+    config = Config(
+        **built,
+        pepper=env.get("FLUENTPRO_PEPPER", ""),
+        metrics_token=env.get("FLUENTPRO_METRICS_TOKEN", ""),
+    )
+    problem = production_problem(
+        environment=config.server.environment,
+        pepper=config.pepper,
+        cookie_secure=config.auth.cookie_secure,
+    )
+    problem = problem or metrics_problem(
+        access=config.server.metrics_access, token=config.metrics_token
+    )
+    if problem is not None:
+        raise ConfigError(problem)
+    return config
 
 
 __all__ = ["PROJECT_ROOT", "Config", "ConfigError", "load_config"]

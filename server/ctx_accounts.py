@@ -7,11 +7,12 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from aiohttp import web
 
+from handlers.me_account import LIFECYCLE
 from server import infra
 from server.config import Config
 from server.keys import (
@@ -24,9 +25,13 @@ from server.keys import (
     RATE_LIMITER,
     REDIS,
 )
+from services.account_lifecycle import AccountLifecycle
 from services.accounts import AccountService
+from services.events.access import USER_CHANNELS, user_channel
+from services.events.bus import stream_key
 from services.hashing import PasswordHasher
 from services.passwords import PasswordService
+from services.tasks.kinds import task_channel
 from services.throttle import LoginThrottle, RateLimiter, ThrottlePolicy
 
 log = logging.getLogger(__name__)
@@ -71,11 +76,19 @@ def pepper_for(config: Config) -> bytes:
     return read_or_create_pepper(directory)
 
 
+def user_stream_keys(user_id: str, task_ids: Iterable[str]) -> list[str]:
+    """The Redis keys of a user's event streams (their channels and their tasks')."""
+    keys = [stream_key(user_channel(user_id, name)) for name in USER_CHANNELS]
+    return keys + [stream_key(task_channel(task_id)) for task_id in task_ids]
+
+
 def make_throttle_policy(config: Config) -> ThrottlePolicy:
     auth = config.auth
     return ThrottlePolicy(
         failures_before_throttle=auth.login_failures_before_throttle,
         address_failures_before_throttle=auth.login_address_failures_before_throttle,
+        account_failures_before_throttle=auth.login_account_failures_before_throttle,
+        known_address_ttl_s=auth.token_absolute_ttl_s,
         base_s=auth.login_throttle_base_s,
         max_s=auth.login_throttle_max_s,
     )
@@ -90,15 +103,20 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     hasher = PasswordHasher(pepper, config.auth.bcrypt_cost, executor=executor)
     passwords = await loop.run_in_executor(None, PasswordService, executor)
     redis = app[REDIS]
+    throttle = LoginThrottle(redis, make_throttle_policy(config))
     accounts = AccountService(
+        app[DB], redis, hasher, auth=config.auth, throttle=throttle, executor=executor
+    )
+    app[ACCOUNTS] = accounts
+    app[LIFECYCLE] = AccountLifecycle(
         app[DB],
         redis,
         hasher,
-        auth=config.auth,
-        throttle=LoginThrottle(redis, make_throttle_policy(config)),
-        executor=executor,
+        accounts=accounts,
+        throttle=throttle,
+        idle_ttl_s=config.auth.token_idle_ttl_s,
+        user_keys=user_stream_keys,
     )
-    app[ACCOUNTS] = accounts
     app[AUTHENTICATOR] = accounts
     app[PASSWORDS] = passwords
     listener = (

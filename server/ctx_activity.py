@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.common import validate
+from handlers.export import EXPORT_GUARD
 from handlers.schemas.activity import InteractionBodySchema
 from server.keys import (
     ADAPTIVE_ENGINE,
@@ -24,11 +25,13 @@ from server.keys import (
     INTERACTION_SINK,
     INTERACTIONS,
     ONBOARDING,
+    REDIS,
 )
 from services.adaptive import AdaptiveEngine
 from services.analysis_queue import AnalysisQueue
 from services.auth_user import AuthUser
 from services.export import ExportService
+from services.export_guard import ExportGuard
 from services.interactions import InteractionService
 from services.onboarding import OnboardingService
 from services.realtime_ports import InteractionSink
@@ -65,6 +68,9 @@ async def activity_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ONBOARDING] = onboarding
     app[INTERACTIONS] = interactions
     app[EXPORT] = ExportService(db, batch=cfg.export_batch)
+    app[EXPORT_GUARD] = ExportGuard(
+        app[REDIS], connections=cfg.export_connections, lease_s=cfg.export_lease_s
+    )
     app[INTERACTION_SINK] = make_interaction_sink(interactions)
     queue.start()
     try:

@@ -9,12 +9,14 @@ import logging.config
 import time
 from typing import Any
 
+from server.log_redaction import SafeFormatter
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(SafeFormatter):
     """One JSON object per line: time, level, logger, message, request_id and extras."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -39,7 +41,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     formatter = (
         {"()": JsonFormatter}
         if json_lines
-        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        else {"()": SafeFormatter, "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     )
     logging.config.dictConfig(
         {

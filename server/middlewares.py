@@ -22,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from db.pool import is_unavailable as is_db_unavailable
+from handlers.clients import over_tls
 from handlers.common import json_response
 from server.keys import AUTH_USER, AUTHENTICATOR, CONFIG, METRICS, REQUEST_ID
 from server.logs import request_id_var
@@ -45,6 +46,10 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+# One year; subdomains are left to the operator (they may serve plain HTTP on purpose).
+HSTS = "max-age=31536000"
 
 
 def problem(
@@ -213,15 +218,20 @@ def _http_detail(exc: web.HTTPException) -> str:
 
 
 def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """nosniff everywhere, no-store on API data, a strict CSP on pages."""
+    """nosniff everywhere, no-store on API data, a strict CSP on pages, HSTS over TLS."""
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.path.startswith("/api/") or request.get(AUTH_USER) is not None:
         headers.setdefault("Cache-Control", "no-store")
-    if headers.get("Content-Type", "").startswith("text/html"):
+    # A FileResponse (the web app's index.html) learns its type only in prepare(), after
+    # this runs: a response of unknown type gets the CSP too (harmless on non-pages).
+    ctype = headers.get("Content-Type", "")
+    if not ctype or ctype.startswith("text/html"):
         headers.setdefault("Content-Security-Policy", CSP)
+    if over_tls(request):
+        headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def presented_token(request: web.Request) -> tuple[str | None, bool]:

@@ -70,6 +70,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
             minsize=cfg.pool_min,
             maxsize=cfg.pool_max,
             statement_timeout_ms=cfg.statement_timeout_ms,
+            idle_in_transaction_timeout_ms=cfg.idle_in_transaction_timeout_ms,
             timeout_s=cfg.query_timeout_s,
             connect_timeout_s=cfg.connect_timeout_s,
         )

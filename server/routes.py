@@ -15,6 +15,7 @@ from handlers import (
     health,
     interactions,
     learning_paths,
+    me_account,
     onboarding,
     passwords,
     recommendations,
@@ -46,6 +47,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/auth/logout", accounts.logout, name="auth.logout")
     r.add_get("/api/v1/me", accounts.get_me, name="me.get")
     r.add_patch("/api/v1/me", accounts.patch_me, name="me.patch")
+    r.add_delete("/api/v1/me", me_account.delete_me, name="me.delete")
+    r.add_post("/api/v1/me/password", me_account.change_password, name="me.password")
+    r.add_get("/api/v1/me/sessions", me_account.list_sessions, name="me.sessions")
+    r.add_delete(
+        "/api/v1/me/sessions", me_account.revoke_other_sessions, name="me.sessions.revoke_others"
+    )
+    r.add_delete("/api/v1/me/sessions/{id}", me_account.revoke_session, name="me.sessions.revoke")
     r.add_post("/api/v1/passwords/analyze", passwords.analyze, name="passwords.analyze")
     r.add_post("/api/v1/passwords/generate", passwords.generate, name="passwords.generate")
     r.add_get("/api/v1/system/stream", system.system_stream, name="system.stream")

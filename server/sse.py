@@ -25,6 +25,7 @@ from aiohttp_sse import EventSourceResponse
 from redis.exceptions import RedisError
 
 from handlers.common import current_user
+from handlers.session_expiry import with_expiry
 from server.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
 from server.write_now import DIRECT_LIMIT
 from services.errors import RateLimited, Unavailable
@@ -300,6 +301,7 @@ async def sse_channel_stream(
         # revocation: either way stop_streaming() releases the subscription at once.
         resp.hold(sub)
         undo_revoke = app[EVENT_HUB].on_revoked(user.session_id, resp.stop_streaming)
+        undo_revoke = with_expiry(user, resp.stop_streaming, undo_revoke)
         if await _send_head(request, resp, sub, bad_id, initial_events or (), final):
             # The live loop runs in this frame, not in a coroutine of its own: one frame
             # less held by every idle stream (thousands are open).

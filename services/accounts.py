@@ -160,14 +160,19 @@ class AccountService:
         Conflict when the e-mail address (compared case-insensitively) is taken.
         """
         email = email.strip()
-        reasons = await self.check_policy(password, email=email, display_name=display_name)
-        if reasons:
-            raise ValidationFailed(
-                "The password does not meet the policy.", errors={"password": reasons}
-            )
+        # Inside the hashing admission limit like a login: a burst of sign-ups queues here
+        # instead of flooding the CPU pool. The hash is computed before the address is looked
+        # up, so a taken address (409) costs exactly as long as a new account: the answer's
+        # timing does not tell whether the address is registered.
+        async with self._hasher.admission():
+            reasons = await self.check_policy(password, email=email, display_name=display_name)
+            if reasons:
+                raise ValidationFailed(
+                    "The password does not meet the policy.", errors={"password": reasons}
+                )
+            password_hash = await self._hasher.hash(password)
         if await self._db.fetch_one(q.EMAIL_TAKEN, {"email": email}):
             raise Conflict("An account with this e-mail address already exists.")
-        password_hash = await self._hasher.hash(password)
         try:
             row = await self._db.fetch_one(
                 q.INSERT_USER,
@@ -205,7 +210,7 @@ class AccountService:
                 if not ok or row is None:
                     await self._throttle.failed(email, address)
                     raise Unauthorized(BAD_CREDENTIALS)
-                await self._throttle.succeeded(email)
+                await self._throttle.succeeded(email, address)
             if self._hasher.needs_rehash(row["password_hash"]):
                 new_hash = await self._hasher.hash(password)
                 await self._db.execute(
@@ -297,6 +302,7 @@ class AccountService:
             session_id=cached["session_id"],
             via_cookie=via_cookie,
             record=cached.get("record"),
+            expires_at=cached["exp"],
         )
         if local is not None:
             local.put(digest, user, cached["exp"], generation)
@@ -318,6 +324,21 @@ class AccountService:
         await self._announce(
             REVOKED_CHANNEL, orjson.dumps({"user_id": user_id, "session_id": session_id})
         )
+
+    async def sessions_revoked(self, user_id: str, rows: list[dict[str, Any]]) -> None:
+        """Finish revocations already written to the database (rows with ``id`` and
+        ``token_hash``): forget the cached lookups, then announce each one, which closes the
+        session's SSE streams and WebSockets in every process."""
+        if self._local is not None:
+            self._local.drop_user(user_id)
+        for row in rows:
+            await self._cache_forget(bytes(row["token_hash"]))
+        if self._local is not None:  # again: a lookup may have slipped in meanwhile
+            self._local.drop_user(user_id)
+        for row in rows:
+            await self._announce(
+                REVOKED_CHANNEL, orjson.dumps({"user_id": user_id, "session_id": str(row["id"])})
+            )
 
     async def _announce(self, channel: str, message: bytes) -> None:
         """Publish an invalidation, after any pending cache deletion (else a process could
@@ -440,9 +461,14 @@ class AccountService:
         return public_user(row)
 
     async def set_role(self, user_id: str, role: str) -> dict[str, Any]:
-        """Change a user's role; live sessions see it on their next request."""
+        """Change a user's role; live sessions see it on their next request, and their open
+        SSE streams and WebSockets are closed (a demoted admin must not keep ``system``);
+        clients reconnect with the new role."""
         row = await self._db.fetch_one(q.SET_ROLE, {"id": user_id, "role": role})
         if row is None:
             raise NotFound("No such user.")
         await self._forget_user(user_id)
+        for session in await self._db.fetch_all(q.LIVE_SESSION_IDS, {"user_id": user_id}):
+            notice = {"user_id": user_id, "session_id": str(session["id"]), "reason": "role"}
+            await self._announce(REVOKED_CHANNEL, orjson.dumps(notice))
         return public_user(row)

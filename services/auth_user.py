@@ -17,6 +17,8 @@ class AuthUser:
     via_cookie: bool = False
     # The public user record as of authentication (GET /me serves it without a query).
     record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    # When the session expires (Unix time) as of authentication: open sockets close then.
+    expires_at: float | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

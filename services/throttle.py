@@ -93,9 +93,10 @@ def _throttled(wait: float) -> RateLimited:
     )
 
 
-# Set by LoginThrottle.attempt while its lease is held: (throttle, account, address) whose
-# block markers Redis checked atomically with taking the lease.
-_CHECKED_AT_LEASE: contextvars.ContextVar[tuple[object, str, str] | None] = contextvars.ContextVar(
+# Set by LoginThrottle.attempt while its lease is held: (throttle, account, address, block
+# markers, known address) whose markers Redis checked atomically with taking the lease.
+_Checked = tuple[object, str, str, list[str], bool]
+_CHECKED_AT_LEASE: contextvars.ContextVar[_Checked | None] = contextvars.ContextVar(
     "fluentpro_login_checked_at_lease", default=None
 )
 
@@ -156,10 +157,13 @@ class _RedisOrLocal:
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    failures_before_throttle: int
-    address_failures_before_throttle: int
+    failures_before_throttle: int  # one account from one address
+    address_failures_before_throttle: int  # one address, whatever the accounts
     base_s: float
     max_s: float
+    # One account from addresses it never signed in from: a distributed guess.
+    account_failures_before_throttle: int = 20
+    known_address_ttl_s: int = 30 * 24 * 3600
 
 
 class LoginThrottle(_RedisOrLocal):
@@ -179,6 +183,7 @@ class LoginThrottle(_RedisOrLocal):
         self._blocked = redis.register_script(_BLOCKED_LUA)
         self._acquire = redis.register_script(_ACQUIRE_LUA)
         self._busy: set[str] = set()  # attempt leases while Redis is unreachable
+        self._known_skip_until = 0.0
         # Counters decay after a quiet period long enough to keep the longest delay meaningful.
         self._window_ms = int(max(policy.max_s * 4, 900.0) * 1000)
 
@@ -187,14 +192,44 @@ class LoginThrottle(_RedisOrLocal):
         base = f"{PREFIX}login:{kind}:{_digest(value)}"
         return base + ":f", base + ":b"
 
-    def _subjects(self, email: str, address: str) -> list[tuple[str, str, int]]:
+    @staticmethod
+    def _known_key(email: str) -> str:
+        return f"{PREFIX}login:known:{_digest(_account(email))}"
+
+    def _subjects(self, email: str, address: str, *, known: bool) -> list[tuple[str, str, int]]:
+        """(counter, block marker, threshold) of every limit that applies to this attempt.
+
+        The account's own block is keyed with the source address: a stranger's failed
+        guesses hold the account only for the stranger, never for its owner signing in from
+        elsewhere (security review 2026-12-07, finding 10: one guess per block period kept
+        the victim out for up to 300 s). Guesses from addresses the account never signed in
+        from also count per account, with a higher threshold, so spreading a guessing attack
+        over many addresses still ends in a block — one the owner's known addresses skip.
+        """
         p = self._policy
-        acct = self._keys("acct", _account(email))
-        addr = self._keys("addr", address)
-        return [
-            (acct[0], acct[1], p.failures_before_throttle),
-            (addr[0], addr[1], p.address_failures_before_throttle),
+        account = _account(email)
+        subjects = [
+            (*self._keys("acct-addr", f"{account}\n{address}"), p.failures_before_throttle),
+            (*self._keys("addr", address), p.address_failures_before_throttle),
         ]
+        if not known:
+            subjects.append((*self._keys("acct", account), p.account_failures_before_throttle))
+        return subjects
+
+    async def _known(self, email: str, address: str) -> bool:
+        """Whether the account signed in successfully from *address* recently (False while
+        Redis is unreachable: the stricter answer, asked again after a short pause)."""
+        checked = _CHECKED_AT_LEASE.get()
+        if checked is not None and checked[:3] == (self, _account(email), address):
+            return checked[4]  # looked up when the lease was taken
+        if time.monotonic() < self._known_skip_until:
+            return False
+        try:
+            return bool(await self._redis.sismember(self._known_key(email), _digest(address)))
+        except RedisError as exc:
+            self._fallback(exc)
+            self._known_skip_until = time.monotonic() + 1.0
+            return False
 
     async def check(self, email: str, address: str) -> None:
         """Raise RateLimited (with the seconds to wait) while the account or address is held.
@@ -202,11 +237,13 @@ class LoginThrottle(_RedisOrLocal):
         Inside :meth:`attempt` for the same e-mail and address the answer is the one Redis
         gave when the lease was taken (in the same atomic script), so no second round trip.
         """
-        blocks = [block for _, block, _ in self._subjects(email, address)]
         checked = _CHECKED_AT_LEASE.get()
-        if checked is not None and checked == (self, _account(email), address):
+        if checked is not None and checked[:3] == (self, _account(email), address):
+            blocks = checked[3]
             wait = 0.0  # a block set at lease time refused the attempt already
         else:
+            known = await self._known(email, address)
+            blocks = [block for _, block, _ in self._subjects(email, address, known=known)]
             try:
                 wait = max(int(await self._blocked(keys=blocks)), 0) / 1000
             except RedisError as exc:
@@ -216,11 +253,11 @@ class LoginThrottle(_RedisOrLocal):
         if wait > 0:
             raise _throttled(wait)
 
-    async def failed(self, email: str, address: str, *, account_only: bool = False) -> None:
-        """Record a failed attempt for the account and (unless account_only) the address."""
+    async def failed(self, email: str, address: str) -> None:
+        """Record a failed attempt against every limit that applies to it."""
         p = self._policy
-        subjects = self._subjects(email, address)
-        for counter, block, threshold in subjects[:1] if account_only else subjects:
+        known = await self._known(email, address)
+        for counter, block, threshold in self._subjects(email, address, known=known):
             try:
                 await self._fail(
                     keys=[counter, block],
@@ -250,7 +287,8 @@ class LoginThrottle(_RedisOrLocal):
         """
         account = _account(email)
         key = f"{PREFIX}login:busy:{_digest(account)}"
-        blocks = [block for _, block, _ in self._subjects(email, address)]
+        known = await self._known(email, address)
+        blocks = [block for _, block, _ in self._subjects(email, address, known=known)]
         token = secrets.token_hex(8)
         wait = 0.0
         try:
@@ -270,7 +308,8 @@ class LoginThrottle(_RedisOrLocal):
             raise RateLimited("Another sign-in for this account is in progress.", retry_after=1)
         if local:
             self._busy.add(key)
-        marker = _CHECKED_AT_LEASE.set(None if local else (self, account, address))
+        checked = None if local else (self, account, address, blocks, known)
+        marker = _CHECKED_AT_LEASE.set(checked)
         try:
             yield
         finally:
@@ -281,12 +320,19 @@ class LoginThrottle(_RedisOrLocal):
                 with contextlib.suppress(RedisError):
                     await self._release(keys=[key], args=[token])
 
-    async def succeeded(self, email: str) -> None:
-        """Forget the account's failures (the address counter keeps decaying on its own)."""
-        counter, block = self._keys("acct", _account(email))
+    async def succeeded(self, email: str, address: str) -> None:
+        """Forget the failures of the account from this address and remember the address
+        as the owner's (the address counter and strangers' guesses decay on their own)."""
+        account = _account(email)
+        counter, block = self._keys("acct-addr", f"{account}\n{address}")
+        known = self._known_key(email)
         self._local.clear(counter, block)
         try:
-            await self._redis.delete(counter, block)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(counter, block)
+                pipe.sadd(known, _digest(address))
+                pipe.expire(known, self._policy.known_address_ttl_s)
+                await pipe.execute()
         except RedisError as exc:
             self._fallback(exc)
 

@@ -154,6 +154,8 @@ def config(database_url: str, redis_url: str, redis: aioredis.Redis) -> Config:
             "ai": {"base_url": ""},
             "server": {"shutdown_grace_s": 2, "gc_freeze": False},
             "logging": {"level": "INFO"},
+            # Tests register many users from one address; tests/security checks the limits.
+            "limits": {"register_per_address_per_minute": 100_000, "register_per_minute": 100_000},
         },
     )
 

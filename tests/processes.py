@@ -30,6 +30,8 @@ def server_env(database_url: str, redis_url: str, port: int, **extra: str) -> di
         FLUENTPRO_AUTH_BCRYPT_COST="4",
         FLUENTPRO_SERVER_SHUTDOWN_GRACE_S="5",
         FLUENTPRO_LOGGING_LEVEL="WARNING",
+        FLUENTPRO_LIMITS_REGISTER_PER_ADDRESS_PER_MINUTE="100000",
+        FLUENTPRO_LIMITS_REGISTER_PER_MINUTE="100000",
     )
     env.pop("FLUENTPRO_WORKER_CHILD", None)
     env.update(extra)

@@ -245,7 +245,9 @@ async def test_display_name_change_is_seen_by_the_session(client: TestClient[Any
     assert (await r.json())["display_name"] == "Renamed"
 
 
-async def _create_admin(config: Config, email: str, password: str) -> tuple[int, str, str]:
+async def _create_admin(
+    config: Config, email: str, password: str, *extra: str
+) -> tuple[int, str, str]:
     env = {
         **os.environ,
         "FLUENTPRO_DATABASE_URL": config.database.url,
@@ -260,6 +262,7 @@ async def _create_admin(config: Config, email: str, password: str) -> tuple[int,
         "server",
         "create-admin",
         email,
+        *extra,
         cwd=PROJECT_ROOT,
         env=env,
         stdin=asyncio.subprocess.PIPE,
@@ -285,13 +288,22 @@ async def test_create_admin_command(client: TestClient[Any, Any], config: Config
     )
     assert stored.startswith("fp1$") and password not in stored
 
-    # Promoting an existing user.
+    # Promoting an existing user takes --promote-existing and signs it out everywhere.
     authed = await register_user(client, email="promote.me@example.com")
     code, out, err = await _create_admin(config, "promote.me@example.com", DEFAULT_PASSWORD)
-    assert code == 0, out + err
-    assert "promoted" in out
+    assert code == 1 and "--promote-existing" in err, out + err
     r = await client.get(ME, headers=authed.headers)
-    assert (await r.json())["role"] == "admin"
+    assert (await r.json())["role"] == "user"
+    code, out, err = await _create_admin(
+        config, "promote.me@example.com", DEFAULT_PASSWORD, "--promote-existing"
+    )
+    assert code == 0, out + err
+    assert "promoted" in out and "1 session(s) revoked" in out
+    assert (await client.get(ME, headers=authed.headers)).status == 401
+    r = await client.post(
+        LOGIN, json={"email": "promote.me@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert (await r.json())["user"]["role"] == "admin"
 
     # A weak password is refused with a clear message and a non-zero status.
     code, out, err = await _create_admin(config, "weak@example.com", "password")

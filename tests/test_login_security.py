@@ -18,10 +18,12 @@ REGISTER = "/api/v1/auth/register"
 NO_THROTTLE = {
     "login_failures_before_throttle": 1000,
     "login_address_failures_before_throttle": 1000,
+    "login_account_failures_before_throttle": 1000,
 }
 FAST_THROTTLE = {
     "login_failures_before_throttle": 3,
     "login_address_failures_before_throttle": 1000,
+    "login_account_failures_before_throttle": 1000,
     "login_throttle_base_s": 0.2,
     "login_throttle_max_s": 2,
 }

@@ -40,14 +40,6 @@ UPDATE users SET role = %(role)s, updated_at = now() WHERE id = %(id)s
 RETURNING id, email, display_name, role, profile, created_at
 """
 
-UPSERT_ADMIN = """
-INSERT INTO users (email, password_hash, display_name, role)
-VALUES (%(email)s, %(password_hash)s, %(display_name)s, 'admin')
-ON CONFLICT (lower(email)) DO UPDATE
-SET role = 'admin', password_hash = EXCLUDED.password_hash, updated_at = now()
-RETURNING id, (xmax = 0) AS created
-"""
-
 INSERT_SESSION = """
 INSERT INTO auth_sessions (user_id, token_hash, expires_at, user_agent)
 VALUES (%(user_id)s, %(token_hash)s, now() + make_interval(secs => %(absolute_s)s),
@@ -77,5 +69,10 @@ RETURNING token_hash
 
 LIVE_TOKEN_HASHES = """
 SELECT token_hash FROM auth_sessions
+WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > now()
+"""
+
+LIVE_SESSION_IDS = """
+SELECT id FROM auth_sessions
 WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > now()
 """

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from handlers.schemas.password_field import Password
+
 EXPERIENCE_LEVELS = ("entry", "mid", "senior", "lead")
-# Length is judged by the password policy (with a reason), not here; this only bounds work.
-_PASSWORD: dict[str, Any] = {"required": True, "validate": validate.Length(min=1, max=100_000)}
 
 
 def _timezone(value: str) -> None:
@@ -21,13 +20,13 @@ def _timezone(value: str) -> None:
 
 class RegisterBodySchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(**_PASSWORD)
+    password = Password()
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
 
 
 class LoginBodySchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(**_PASSWORD)
+    password = Password()
 
 
 class AccountProfileSchema(Schema):

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from handlers.common import check_storable
 from server.ws.connection import WsConnection
 from services.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
 from services.events import InvalidEventId
@@ -135,11 +136,21 @@ HANDLERS: dict[str, Callable[[WsConnection, dict[str, Any]], Awaitable[None]]] =
 
 
 def parse(text: str) -> dict[str, Any]:
-    """A client message as a dict with a string ``type``; ValueError otherwise."""
+    """A client message as a dict with a string ``type``; ValueError otherwise.
+
+    orjson refuses NaN, Infinity and integers beyond 64 bits as malformed JSON; what is
+    well-formed but unstorable (NUL, lone surrogates) is refused as REST refuses it."""
     msg = orjson.loads(text)
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
         raise TypeError("not an object with a type")
     return msg
+
+
+def _first(errors: Any) -> str:
+    if isinstance(errors, dict) and errors:
+        field, messages = next(iter(errors.items()))
+        return f"{field}: {messages[0] if isinstance(messages, list) else messages}"
+    return ""
 
 
 async def handle_message(conn: WsConnection, text: str) -> None:
@@ -153,6 +164,11 @@ async def handle_message(conn: WsConnection, text: str) -> None:
         conn.error("bad_message", 'Each message must be a JSON object with a "type".')
         return
     msg_id = msg.get("id")
+    try:
+        check_storable(msg)
+    except ValidationFailed as exc:
+        conn.error("invalid_fields", f"{exc.detail} {_first(exc.errors)}".strip(), msg_id)
+        return
     handler = HANDLERS.get(msg["type"])
     if handler is None:
         conn.error("unknown_type", f"Unknown message type {msg['type'][:40]!r}.", msg_id)

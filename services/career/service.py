@@ -112,9 +112,11 @@ class CareerService:
         context: Mapping[str, Any] | None = None,
         limit: int = 5,
         stored_profile: Mapping[str, Any] | None = None,
+        store: bool = True,
     ) -> dict[str, Any]:
         """Roles for a job description (API.md shape + ``source``, ``processed_at``, ``id``);
-        the answer is stored in ``recommendations``. *stored_profile*: the user's profile
+        the answer is stored in ``recommendations`` unless *store* is False (then it has no
+        ``id``: the safe GET form changes nothing). *stored_profile*: the user's profile
         as the caller already holds it (the authenticated session's record), else read."""
         if stored_profile is not None:
             profile = shaping_fields(stored_profile)
@@ -135,6 +137,8 @@ class CareerService:
         answer = self._complete_roles(result.data, limit, known=self._known(profile))
         answer["source"] = result.source
         answer["processed_at"] = self.clock()
+        if not store:
+            return answer
         answer["id"] = recommendation_id = str(uuid.uuid4())
         await self.recommendations.insert(
             (recommendation_id, user_id, "roles", result.source, _dump(inputs), _dump(answer))

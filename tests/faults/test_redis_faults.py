@@ -49,6 +49,7 @@ async def _app(
         auth={
             "login_failures_before_throttle": 5,
             "login_address_failures_before_throttle": 1000,
+            "login_account_failures_before_throttle": 1000,
             "login_throttle_base_s": 30,
         },
         breaker={"consecutive_failures": 1000, "minimum_throughput": 1000},

@@ -70,6 +70,7 @@ async def test_unknown_and_existing_accounts_are_indistinguishable(
         auth={
             "login_failures_before_throttle": 1000,
             "login_address_failures_before_throttle": 1000,
+            "login_account_failures_before_throttle": 1000,
         }
     )
     existing = await register_user(client)
