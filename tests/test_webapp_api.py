@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from server.keys import METRICS_HISTORY
-from services.metrics_history import SAMPLES_KEY, bucketed
+from services.metrics_history import SAMPLES_KEY, SUMMARY_KEY, MetricsHistory, bucketed
 from tests.conftest import AppFactory
 from tests.helpers import make_admin, register_user
 from tests.task_helpers import create_task, watch
@@ -85,6 +85,24 @@ async def test_metrics_history_keeps_samples_and_the_restart(
     await redis.zadd(SAMPLES_KEY, {b'{"t":%d,"pid":1}' % old: old})
     await history.record({"loop_lag_ms": {"p99": 1.0}, "requests_per_s": 1.0})
     assert await redis.zcount(SAMPLES_KEY, "-inf", old + 1) == 0
+
+
+async def test_hour_range_reads_ten_second_summaries(redis: aioredis.Redis) -> None:
+    """The hour is served from one summary per process per 10 s (worst lag, mean rate),
+    not 3,600 rows per process: reading it stays cheap however many processes run."""
+    now = [time.time() // 10 * 10]  # the start of a 10 s slot: seconds 0-24 span 3 slots
+    history = MetricsHistory(redis, pid=7, host="h", clock=lambda: now[0])
+    for second in range(25):
+        lag = 40.0 if second == 3 else 1.0
+        await history.record({"loop_lag_ms": {"p99": lag}, "requests_per_s": float(second % 2)})
+        now[0] += 1
+    fine = await history.read("15m")
+    hour = await history.read("1h")
+    assert len(fine["samples"]) >= 10  # 2.5 s buckets of one-second rows
+    assert len(hour["samples"]) == 2  # the two finished 10 s slots (not the current one)
+    assert max(s["lag_p99_ms"] for s in hour["samples"]) == 40.0  # a spike is not averaged away
+    assert all(s["requests_per_s"] == 0.5 for s in hour["samples"])
+    assert await redis.zcard(SUMMARY_KEY) == 2
 
 
 def test_history_buckets_leave_gaps_and_add_processes() -> None:

@@ -8,6 +8,7 @@ here is async and shares that loop with the aiohttp server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -33,8 +34,9 @@ try:
     from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
     # Two cores shared with the server under test (and, in CI, other jobs): the first
-    # batch job warms a process pool; 5 s (Playwright's default) proved too tight.
-    expect.set_options(timeout=15_000)
+    # batch job warms a process pool, and with 7 suites sharing the machine (load 15) a
+    # step took over 15 s; Playwright's default of 5 s is far too tight.
+    expect.set_options(timeout=30_000)
 except ImportError:  # pragma: no cover - reported loudly below
     async_playwright = None  # type: ignore[assignment]
 
@@ -189,7 +191,7 @@ async def context(
         # Cards fade in; axe would measure the contrast of a half-transparent frame.
         reduced_motion="reduce",
     )
-    ctx.set_default_timeout(15_000)
+    ctx.set_default_timeout(30_000)
     try:
         yield ctx
     finally:
@@ -253,10 +255,10 @@ async def register(page: Page, *, name: str = "Ada Lovelace", email: str | None 
     return email
 
 
-async def login(page: Page, email: str) -> None:
+async def login(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.goto("/#/login")
     await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_selector("#user-menu:not([hidden])")  # the nav is a menu on phones
 
@@ -271,6 +273,19 @@ async def save_profile(page: Page) -> None:
     await page.get_by_label("Learning goals").fill("machine learning\nkubernetes")
     await page.get_by_role("button", name="Save profile").click()
     await page.wait_for_selector(".toast:has-text('Profile saved')")
+
+
+def at_least(n: int) -> re.Pattern[str]:
+    """A pattern for an integer attribute of at least n (n < 10)."""
+    return re.compile(rf"^([{n}-9]|[1-9][0-9]+)$")
+
+
+async def metrics_seen(page: Page, n: int) -> None:
+    """Wait until the System view has shown n metrics events. (An expect on an attribute:
+    `wait_for_function` evaluates a string in the page, which the app's CSP forbids.)"""
+    await expect(page.locator("[data-testid=metrics-updated]")).to_have_attribute(
+        "data-count", at_least(n)
+    )
 
 
 async def wait_live(page: Page, wait_ms: float = 15_000) -> None:

@@ -83,10 +83,7 @@ async def test_password_sessions_and_deletion(
         assert await other.evaluate("fetch('/api/v1/me').then(r => r.status)") == 401
 
         # "Sign out everywhere else" asks first.
-        await other.goto("/#/login")
-        await other.get_by_label("E-mail").fill(email)
-        await other.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
-        await other.get_by_role("button", name="Sign in").click()
+        await login(other, email, NEW_PASSWORD)
         await page.reload()
         await expect(sessions).to_have_count(2)
         await page.get_by_role("button", name="Sign out everywhere else").click()

@@ -16,6 +16,7 @@ from services.events import EventBus
 from tests.browser.conftest import (
     LiveServer,
     login,
+    metrics_seen,
     new_email,
     register,
     save_profile,
@@ -276,11 +277,7 @@ async def test_admin_system_dashboard(
     await expect(page.get_by_role("link", name="System")).to_be_visible()
     await page.get_by_role("link", name="System").click()
     updated = page.locator("[data-testid=metrics-updated]")
-    await page.wait_for_function(
-        # ?. : the System view may not have rendered yet when polling starts
-        "Number(document.querySelector('[data-testid=metrics-updated]')?.dataset.count || 0) >= 6",
-        timeout=15_000,
-    )
+    await metrics_seen(page, 6)
     await expect(page.locator("[data-testid=lag-p99]")).to_contain_text("ms")
     await expect(updated).to_contain_text("updated")
     rows = page.locator("[data-testid=breakers] tr[data-breaker]")
