@@ -136,6 +136,9 @@ def browser_config(database_url: str, redis_url: str) -> Config:
             "ai": {"base_url": ""},
             "server": {"shutdown_grace_s": 2, "gc_freeze": False},
             "logging": {"level": "WARNING"},
+            # Every browser here signs up from 127.0.0.1, a dozen accounts a minute: the
+            # production limit (5 per address per minute) is tested in tests/security.
+            "limits": {"register_per_address_per_minute": 1000, "register_per_minute": 1000},
         },
     )
 

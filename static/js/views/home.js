@@ -85,7 +85,16 @@ export async function render(root, ctx) {
     name: "onboarding",
     onState: (state) => {
       onboardingBox.dataset.stream = state;
-      if (state === "reconnecting") liveNote.textContent = "reconnecting…";
+      // Not live: say since when the checklist has not been refreshed.
+      const stale = state !== "connected" && state !== "connecting";
+      onboardingBox.dataset.stale = stale ? "1" : "0";
+      if (stale) {
+        const since = onboardingBox.dataset.updated ? new Date(Number(onboardingBox.dataset.updated)).toLocaleTimeString() : "";
+        liveNote.textContent = since ? `not live · as of ${since}` : "not live";
+        liveNote.classList.add("stale-note");
+      } else {
+        liveNote.classList.remove("stale-note");
+      }
     },
   });
 
