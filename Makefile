@@ -45,8 +45,13 @@ test: $(TEST_ENV) browser redis-server node-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## Headless Chromium for the browser tests (Debian's package; skipped loudly if unavailable).
-browser:
+## Headless Chromium for the browser tests (Debian's package; skipped loudly if unavailable),
+## and axe-core from npm for their accessibility scan (injected by the tests, never served).
+AXE := tests/browser/node_modules-dir/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --silent --no-save --no-audit --no-fund --prefix tests/browser/node_modules-dir axe-core@4
+
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null \
 	  || echo "WARNING: Chromium could not be installed; browser tests will be skipped."; }

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from services.events.access import ChannelAccess
     from services.export import ExportService
     from services.interactions import InteractionService
+    from services.metrics_history import MetricsHistory
     from services.observability.metrics import Metrics
     from services.observability.monitor import LoopLagMonitor, RequestRate
     from services.observability.shedding import LoadShedder
@@ -76,6 +77,7 @@ LOOP_MONITOR: web.AppKey[LoopLagMonitor] = web.AppKey("loop_monitor")
 REQUEST_RATE: web.AppKey[RequestRate] = web.AppKey("request_rate")
 SHEDDER: web.AppKey[LoadShedder] = web.AppKey("shedder")
 SYSTEM_SNAPSHOT: web.AppKey[SystemSnapshot] = web.AppKey("system_snapshot")
+METRICS_HISTORY: web.AppKey[MetricsHistory] = web.AppKey("metrics_history")
 # Optional, registered by the lead when available (absent: zeros / "unavailable").
 BREAKER_STATES: web.AppKey[BreakerStatesProvider] = web.AppKey("breaker_states")
 TASK_COUNTS: web.AppKey[TaskCountsProvider] = web.AppKey("task_counts")

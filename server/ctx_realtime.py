@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -24,6 +26,7 @@ from handlers.keys import (
     EVENT_STATS,
     LOOP_MONITOR,
     METRICS,
+    METRICS_HISTORY,
     REDIS,
     REDIS_CLIENTS,
     REQUEST_RATE,
@@ -37,6 +40,7 @@ from server.owned import owned_task
 from services.events import EventBus, EventHub, EventStats
 from services.events.access import ChannelAccess
 from services.events.channels import SYSTEM
+from services.metrics_history import MetricsHistory, best_effort
 from services.observability.monitor import LoopLagMonitor
 from services.redis_clients import ClientSettings
 from services.system_status import SystemSnapshot
@@ -107,8 +111,11 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         tasks=lambda: app.get(TASK_COUNTS),
     )
     app[SYSTEM_SNAPSHOT] = snapshot
+    history = MetricsHistory(app[REDIS], pid=os.getpid(), host=socket.gethostname())
+    app[METRICS_HISTORY] = history
+    await best_effort(history.mark_start(), "mark the process start")
     await hub.start()
-    publisher = _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s)
+    publisher = _publish_metrics(bus, snapshot, config.monitor.metrics_interval_s, history)
     try:
         async with owned_task(publisher, name="metrics"):
             yield
@@ -117,14 +124,20 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await reader.aclose()
 
 
-async def _publish_metrics(bus: EventBus, snapshot: SystemSnapshot, interval_s: float) -> None:
-    """Publish this process's snapshot on the ``system`` channel every interval."""
+async def _publish_metrics(
+    bus: EventBus, snapshot: SystemSnapshot, interval_s: float, history: MetricsHistory
+) -> None:
+    """Publish this process's snapshot on the ``system`` channel every interval and keep
+    it in the admin history (the last hour, server-side)."""
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await bus.publish(SYSTEM, "metrics", await snapshot.collect())
+            sample = await snapshot.collect()
+            await bus.publish(SYSTEM, "metrics", sample)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("could not publish system metrics (%s)", exc.__class__.__name__)
+            continue
+        await best_effort(history.record(sample), "record a sample")
 
 
 async def close_websockets(app: web.Application) -> None:

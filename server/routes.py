@@ -19,7 +19,9 @@ from handlers import (
     onboarding,
     passwords,
     recommendations,
+    roles,
     system,
+    system_admin,
     tasks,
 )
 from handlers.ws import endpoint as ws
@@ -59,6 +61,11 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/passwords/generate", passwords.generate, name="passwords.generate")
     r.add_get("/api/v1/system/stream", system.system_stream, name="system.stream")
     r.add_get("/api/v1/system/status", system.system_status, name="system.status")
+    r.add_get("/api/v1/system/history", system_admin.history, name="system.history")
+    r.add_get("/api/v1/system/tasks", system_admin.list_tasks, name="system.tasks")
+    r.add_delete(
+        "/api/v1/system/tasks/{task_id}", system_admin.cancel_task, name="system.tasks.cancel"
+    )
     r.add_get("/api/v1/system/breakers", breakers.list_breakers, name="system.breakers")
     r.add_post(
         "/api/v1/system/breakers/{name}/isolate", breakers.isolate, name="system.breaker.isolate"
@@ -76,6 +83,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/learning-paths", learning_paths.list_paths, name="learning_paths.list")
     r.add_get("/api/v1/learning-paths/{id}", learning_paths.get_path, name="learning_paths.get")
     r.add_get("/api/v1/courses", courses.search, name="courses.search")
+    r.add_get("/api/v1/roles", roles.search, name="roles.search")
 
     r.add_post("/api/v1/interactions", interactions.record, name="interactions.record")
     r.add_get(

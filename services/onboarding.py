@@ -73,6 +73,17 @@ def engagement_level(recent_count: int, active_days: int) -> str:
     return "low"
 
 
+# A new account has no history to judge: calling it "low engagement" on day one is wrong
+# and discouraging. The verdict waits for a week of account age or a few interactions.
+JUDGE_AFTER_DAYS = 7
+JUDGE_AFTER_INTERACTIONS = 3
+
+
+def engagement_judged(age_days: float, recent_count: int) -> bool:
+    """True once there is engagement to judge (old enough, or active enough)."""
+    return age_days >= JUDGE_AFTER_DAYS or recent_count >= JUDGE_AFTER_INTERACTIONS
+
+
 def _profile_complete(profile: dict[str, Any]) -> bool:
     return bool(
         str(profile.get("current_role") or "").strip()
@@ -147,13 +158,17 @@ class OnboardingService:
         done = sum(1 for s in steps if s["done"])
         percent = round(100 * done / len(steps))
         engagement = engagement_level(int(row["recent_count"]), int(row["active_days"]))
+        age_days = (row["now"] - row["created_at"]).total_seconds() / 86400
+        judged = engagement_judged(age_days, int(row["recent_count"]))
         return {
             "progress_analysis": {"steps": steps, "percent": percent},
             "completion_prediction": self._prediction(
-                row["now"], row["created_at"], done, done_at, engagement
+                row["now"], row["created_at"], done, done_at, engagement if judged else None
             ),
             "next_best_action": self._next_action(flags),
+            # Kept for clients that read it; `engagement_judged` says whether it means much.
             "engagement_level": engagement,
+            "engagement_judged": judged,
         }
 
     @staticmethod
@@ -162,8 +177,9 @@ class OnboardingService:
         created_at: datetime,
         done: int,
         done_at: dict[str, datetime | None],
-        engagement: str,
+        engagement: str | None,
     ) -> dict[str, Any]:
+        """*engagement* is None while there is none to judge (no bonus, no penalty)."""
         total = len(STEPS)
         if done == total:
             finished = max((t for t in done_at.values() if t is not None), default=now)
@@ -176,7 +192,8 @@ class OnboardingService:
         if engagement == "low":
             pace = min(pace, DEFAULT_PACE_STEPS_PER_DAY)
         remaining_days = min((total - done) / max(pace, 0.01), 365.0)
-        probability = 0.2 + 0.6 * done / total + ENGAGEMENT_BONUS[engagement]
+        bonus = ENGAGEMENT_BONUS[engagement] if engagement else 0.0
+        probability = 0.2 + 0.6 * done / total + bonus
         # A long silence since sign-up with little done lowers the odds.
         if elapsed_days > 30 and done < total / 2:
             probability -= 0.1

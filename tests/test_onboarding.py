@@ -100,6 +100,26 @@ async def test_engagement_follows_recent_interactions(client: TestClient[Any, An
     await analysed(client)
 
 
+async def test_no_engagement_verdict_before_there_is_engagement(
+    client: TestClient[Any, Any],
+) -> None:
+    who = await register_user(client)
+    p = await _progress(client, who)
+    assert p["engagement_judged"] is False  # day one: nothing to judge yet
+    for _ in range(3):
+        await interact(client, who, "view")
+    assert (await _progress(client, who))["engagement_judged"] is True
+
+    quiet = await register_user(client)
+    await client.app[DB].execute(
+        "UPDATE users SET created_at = now() - interval '8 days' WHERE id = %(id)s",
+        {"id": quiet.user["id"]},
+    )
+    p = await _progress(client, quiet)
+    assert p["engagement_judged"] is True and p["engagement_level"] == "low"
+    await analysed(client)
+
+
 async def _next_event(resp: ClientResponse) -> tuple[str, dict[str, Any]]:
     """The next SSE message with an ``event:`` (comments and retry-only blocks skipped)."""
     name, data = "", ""

@@ -84,9 +84,11 @@ async def test_batch_role_match_end_to_end(make_client: AppFactory) -> None:
     result = final.data["result"]
     assert result["total"] == len(DESCRIPTIONS) and result["failed"] == 0
     assert [item["index"] for item in result["results"]] == list(range(len(DESCRIPTIONS)))
-    for item in result["results"]:
+    for item, text in zip(result["results"], DESCRIPTIONS, strict=True):
         assert 1 <= len(item["recommendations"]) <= 3
         assert item["source"] == "local"
+        # Each row says which ad it is: the description's first words.
+        assert text.startswith(item["excerpt"].rstrip("…")) and len(item["excerpt"]) <= 101
     # In input order: the data-analyst description ranks a data role first.
     assert "Data" in result["results"][1]["recommendations"][0]["title"]
     progress = [

@@ -96,3 +96,9 @@ class OnboardingProgressSchema(Schema):
     completion_prediction = fields.Nested(CompletionPredictionSchema)
     next_best_action = fields.Nested(NextBestActionSchema)
     engagement_level = fields.String(metadata={"description": "low | medium | high"})
+    engagement_judged = fields.Boolean(
+        metadata={
+            "description": "False while the account is under a week old with fewer than 3 "
+            "interactions: too early for a verdict, so clients should not show the level."
+        }
+    )

@@ -224,6 +224,7 @@ class TaskRunner:
                 if stop.is_set():
                     return
                 item = await self._match_one(index, text, limit, attempt.user_id, profile)
+                item["excerpt"] = excerpt(text)  # which ad this row is, in the result itself
                 results[index] = orjson.dumps(item, default=str)
                 if "error" in item:
                     state["failed"] += 1
@@ -269,3 +270,16 @@ class TaskRunner:
                     "error": _error("item_failed", f"Could not match: {detail}"),
                 }
         return {"index": index, "error": _error("rate_limited", "The AI quota stayed exhausted.")}
+
+
+EXCERPT_WORDS = 12
+EXCERPT_CHARS = 100
+
+
+def excerpt(text: str) -> str:
+    """The first words of a job description, to tell the rows of a batch apart."""
+    words = text.split()
+    short = " ".join(words[:EXCERPT_WORDS])
+    if len(short) > EXCERPT_CHARS:
+        short = short[: EXCERPT_CHARS - 1].rstrip()
+    return short + ("…" if len(short) < len(" ".join(words)) else "")

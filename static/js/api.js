@@ -13,6 +13,7 @@ export class ApiError extends Error {
     this.errors = p.errors || null;
     this.problem = p;
     this.requestId = p.request_id || null;
+    this.retryAfter = p.retry_after || null;
   }
 }
 
@@ -25,7 +26,7 @@ export function setUnauthorizedHandler(fn) {
 function networkError(err) {
   return new ApiError(0, {
     title: "Network error",
-    detail: "The server could not be reached. Check your connection and try again.",
+    detail: "",
     cause: String(err),
   });
 }
@@ -39,11 +40,9 @@ async function problemFrom(response) {
     body = null;
   }
   if (!body || typeof body !== "object") body = {};
-  if (!body.detail && !body.title) body.title = response.statusText || `HTTP ${response.status}`;
-  if (response.status === 429 || response.status === 503) {
-    const after = response.headers.get("Retry-After");
-    if (after) body.detail = `${body.detail || body.title} (retry in ${after} s)`;
-  }
+  // The reason phrase is never shown (dom.plainMessage words every status for people).
+  const after = response.headers.get("Retry-After");
+  if (after && /^\d+$/.test(after)) body.retry_after = Number(after);
   return new ApiError(response.status, body);
 }
 

@@ -1,8 +1,9 @@
 // The shell: session, hash router, navigation, connection indicator.
 
 import { get, post, setUnauthorizedHandler } from "./api.js";
-import { clear, h, toast } from "./dom.js";
+import { clear, h, plainMessage, toast } from "./dom.js";
 import { onConnectionState, realtime } from "./realtime.js";
+import * as account from "./views/account.js";
 import * as auth from "./views/auth.js";
 import * as coach from "./views/coach.js";
 import * as courses from "./views/courses.js";
@@ -24,6 +25,7 @@ const ROUTES = {
   tasks: { view: tasks, title: "Reports & tasks", auth: true, nav: "tasks" },
   coach: { view: coach, title: "Career coach", auth: true, nav: "coach" },
   profile: { view: profile, title: "Profile", auth: true, nav: "profile" },
+  account: { view: account, title: "Account & privacy", auth: true, nav: "account" },
   passwords: { view: passwords, title: "Password tools", auth: null, nav: "passwords" },
   system: { view: system, title: "System", auth: true, admin: true, nav: "system" },
 };
@@ -58,6 +60,7 @@ export function navigate(hash) {
 
 async function route() {
   const seq = ++renderSeq;
+  setMenuOpen(false);
   const { name, params, query } = parseHash();
   const def = ROUTES[name];
   const main = document.getElementById("main");
@@ -120,28 +123,71 @@ function renderChrome(user) {
   const menu = document.getElementById("user-menu");
   nav.hidden = !user;
   menu.hidden = !user;
+  document.getElementById("menu-btn").hidden = !user;
+  setMenuOpen(false);
   document.body.classList.toggle("signed-in", Boolean(user));
   document.getElementById("user-name").textContent = user ? user.display_name || user.email : "";
   for (const el of document.querySelectorAll(".admin-only")) el.hidden = !(user && user.role === "admin");
 }
 
+// What the pill says is what is true: "offline" only when the browser has no network;
+// a server that does not answer is "unreachable", and we keep retrying either way.
+// Phone layout: the navigation is a panel opened by the "Menu" button (CSS shows the
+// button and hides the panel below 760 px; wider screens keep the sidebar).
+function setMenuOpen(open) {
+  if (open) {
+    const bar = document.querySelector(".topbar");
+    document.documentElement.style.setProperty("--topbar-h", `${bar.getBoundingClientRect().bottom}px`);
+  }
+  document.body.classList.toggle("nav-open", open);
+  document.getElementById("menu-btn").setAttribute("aria-expanded", String(open));
+}
+
+function setupMenu() {
+  const btn = document.getElementById("menu-btn");
+  btn.addEventListener("click", () => {
+    const open = !document.body.classList.contains("nav-open");
+    setMenuOpen(open);
+    if (open) document.querySelector("#sidenav a[aria-current=page], #sidenav a")?.focus();
+  });
+  document.getElementById("sidenav").addEventListener("click", (ev) => {
+    if (ev.target.closest("a")) setMenuOpen(false);
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && document.body.classList.contains("nav-open")) {
+      setMenuOpen(false);
+      btn.focus();
+    }
+  });
+}
+
 const CONN_LABELS = {
-  connected: "Live",
-  connecting: "Connecting…",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
+  connected: ["Live", "Live updates are on."],
+  connecting: ["Connecting…", "Opening the live connection."],
+  reconnecting: ["Reconnecting…", "The live connection dropped; retrying now."],
+  unreachable: ["Server unreachable", "FluentPro is not answering. Retrying every second; what you see may be out of date."],
+  offline: ["You're offline", "Your device has no network. Live updates resume when it is back."],
 };
 
-function setupConnectionPill() {
+function showConnection(state) {
   const pill = document.getElementById("conn");
   const label = document.getElementById("conn-label");
+  pill.hidden = !session.user;
+  document.body.dataset.conn = session.user ? state : "";
+  if (!session.user) return;
+  const [text, title] = CONN_LABELS[state] || [state, ""];
+  pill.dataset.state = state;
+  label.textContent = text;
+  pill.title = title;
+}
+
+let connState = "connecting";
+function setupConnectionPill() {
   onConnectionState((state) => {
-    const shown = session.user ? state : "offline";
-    pill.dataset.state = shown;
-    label.textContent = session.user ? CONN_LABELS[shown] || shown : "Not signed in";
-    pill.title = shown === "connected" ? "Live updates are on" : "Live updates will resume automatically";
+    connState = state;
+    showConnection(state);
   });
-  pill.addEventListener("click", () => realtime.reconnectNow());
+  document.getElementById("conn").addEventListener("click", () => realtime.reconnectNow());
 }
 
 export async function signedIn(user, { next } = {}) {
@@ -154,7 +200,7 @@ async function logout() {
   try {
     await post("auth/logout");
   } catch (err) {
-    if (err.status !== 401) toast(`Sign-out problem: ${err.detail || err.message}`, "error");
+    if (err.status !== 401) toast(`Sign-out problem: ${plainMessage(err)}`, "error");
   }
   realtime.stop();
   session.set(null);
@@ -164,15 +210,9 @@ async function logout() {
 
 async function boot() {
   session.onChange(renderChrome);
+  setupMenu();
   setupConnectionPill();
-  session.onChange(() => {
-    const pill = document.getElementById("conn");
-    const label = document.getElementById("conn-label");
-    if (!session.user) {
-      pill.dataset.state = "offline";
-      label.textContent = "Not signed in";
-    }
-  });
+  session.onChange(() => showConnection(connState));
   setUnauthorizedHandler(() => {
     if (!session.user) return;
     realtime.stop();
@@ -191,7 +231,7 @@ async function boot() {
     const me = await get("me", { quiet401: true });
     await signedIn(me);
   } catch (err) {
-    if (err.status !== 401) toast(`Could not load your session: ${err.detail || err.message}`, "error");
+    if (err.status !== 401) toast(`Could not load your session: ${plainMessage(err)}`, "error");
     session.set(null);
   }
   renderChrome(session.user);

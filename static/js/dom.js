@@ -49,41 +49,96 @@ export function field(label, input, { hint, name } = {}) {
   return h("div", { class: "field", dataset: { field: name || "" } }, h("label", { for: id }, label), input, hintEl, errEl);
 }
 
-/** Show an ApiError on a form: the detail in the form's alert, per-field errors next to inputs. */
+// HTTP reason phrases ("Unprocessable Content") are not words people use: every
+// message shown comes from here, in plain language, one per problem.
+const PLAIN = {
+  0: "We can't reach FluentPro right now. Check your connection and try again.",
+  400: "That request could not be read. Reload the page and try again.",
+  403: "You don't have access to this.",
+  404: "We couldn't find that. It may have been deleted.",
+  413: "That is too much text to send at once.",
+  429: "Too many attempts in a short time.",
+  500: "Something went wrong on our side. Please try again in a moment.",
+  503: "This is briefly unavailable. Please try again in a moment.",
+};
+
+/** One plain sentence for an error (never an HTTP reason phrase). */
+export function plainMessage(error) {
+  const status = error ? error.status : 0;
+  const detail = error && error.detail ? String(error.detail) : "";
+  let text;
+  if (status === 0 || status >= 500) text = PLAIN[status === 503 ? 503 : status === 0 ? 0 : 500];
+  else if (status === 429) text = PLAIN[429];
+  else if (detail && !/^(validation failed|invalid|bad request)\.?$/i.test(detail)) text = detail;
+  else text = PLAIN[status] || "That didn't work. Please check and try again.";
+  const after = error && error.retryAfter;
+  if ((status === 429 || status === 503) && after) text += ` Try again in ${after} s.`;
+  return text;
+}
+
+/** Show an ApiError on a form: one message per problem. Field errors sit next to their
+ * input (the first reason only: one weak password is one problem); anything else goes in
+ * the form's alert. Each message clears as soon as its input changes. */
 export function showProblem(form, error) {
   clearProblem(form);
   const alert = form.querySelector(".form-alert");
-  const errors = (error && error.errors) || {};
-  const flat = flattenErrors(errors);
+  const flat = flattenErrors((error && error.errors) || {});
   const unplaced = [];
   for (const [name, messages] of flat) {
     const wrap = form.querySelector(`[data-field="${cssEscape(name)}"]`)
-      || form.querySelector(`[data-field="${cssEscape(name.split(".").pop())}"]`);
+      || form.querySelector(`[data-field="${cssEscape(name.split(".")[0])}"]`);
     if (wrap) {
-      const errEl = wrap.querySelector(".field-error");
-      const input = wrap.querySelector("input, select, textarea");
-      errEl.textContent = messages.join(" ");
-      errEl.hidden = false;
-      if (input) {
-        input.setAttribute("aria-invalid", "true");
-        const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
-        if (!described.includes(errEl.id)) described.push(errEl.id);
-        input.setAttribute("aria-describedby", described.join(" "));
-      }
+      markField(wrap, messages[0]);
     } else {
-      unplaced.push(`${name}: ${messages.join(" ")}`);
+      unplaced.push(messages[0]);
     }
   }
-  if (alert) {
+  const placed = form.querySelector("[aria-invalid=true]");
+  if (alert && (unplaced.length || !placed)) {
     clear(alert);
-    alert.append(h("strong", null, (error && error.title) || "Something went wrong"));
-    if (error && error.detail) alert.append(h("span", null, ` ${error.detail}`));
-    if (unplaced.length) alert.append(h("ul", null, unplaced.map((m) => h("li", null, m))));
+    alert.append(h("p", { class: "alert-text" }, unplaced.length && !placed && flat.length ? unplaced[0] : plainMessage(error)));
     alert.hidden = false;
     alert.focus();
+  } else if (placed) {
+    placed.focus();
   }
-  const firstInvalid = form.querySelector("[aria-invalid=true]");
-  if (firstInvalid && !alert) firstInvalid.focus();
+  if (!form.dataset.clearsOnInput) {
+    form.dataset.clearsOnInput = "1";
+    const onEdit = (ev) => {
+      const wrap = ev.target.closest && ev.target.closest(".field");
+      if (wrap) unmarkField(wrap);
+      const a = form.querySelector(".form-alert");
+      if (a && !a.hidden) {
+        a.hidden = true;
+        clear(a);
+      }
+    };
+    form.addEventListener("input", onEdit);
+    form.addEventListener("change", onEdit);
+  }
+}
+
+function markField(wrap, message) {
+  const errEl = wrap.querySelector(".field-error");
+  const input = wrap.querySelector("input, select, textarea");
+  if (!errEl) return;
+  errEl.textContent = message;
+  errEl.hidden = false;
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (!described.includes(errEl.id)) described.push(errEl.id);
+    input.setAttribute("aria-describedby", described.join(" "));
+  }
+}
+
+function unmarkField(wrap) {
+  const errEl = wrap.querySelector(".field-error");
+  if (errEl) {
+    errEl.hidden = true;
+    errEl.textContent = "";
+  }
+  for (const el of wrap.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
 }
 
 export function clearProblem(form) {
@@ -92,11 +147,7 @@ export function clearProblem(form) {
     alert.hidden = true;
     clear(alert);
   }
-  for (const el of form.querySelectorAll(".field-error")) {
-    el.hidden = true;
-    el.textContent = "";
-  }
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const wrap of form.querySelectorAll(".field")) unmarkField(wrap);
 }
 
 function flattenErrors(errors, prefix = "") {
@@ -119,14 +170,9 @@ function cssEscape(s) {
 /** An empty alert box for a form (filled by showProblem). */
 export const formAlert = () => h("div", { class: "form-alert alert alert-error", role: "alert", tabindex: "-1", hidden: true });
 
-/** A problem box outside a form. */
+/** A problem box outside a form: one plain sentence. */
 export function problemBox(error) {
-  const box = h("div", { class: "alert alert-error", role: "alert" },
-    h("strong", null, (error && error.title) || "Something went wrong"),
-    error && error.detail ? ` ${error.detail}` : "");
-  const flat = flattenErrors((error && error.errors) || {});
-  if (flat.length) box.append(h("ul", null, flat.map(([k, m]) => h("li", null, `${k}: ${m.join(" ")}`))));
-  return box;
+  return h("div", { class: "alert alert-error", role: "alert" }, h("p", { class: "alert-text" }, plainMessage(error)));
 }
 
 export function toast(message, kind = "info", ms = 4500) {
@@ -208,3 +254,48 @@ export function humanize(key) {
 
 /** el.append(...) that skips null/undefined/false children (native append prints "null"). */
 export const add = (el, ...children) => append(el, children);
+
+/**
+ * A modal confirmation (native <dialog>: focus trapped, Escape cancels). `extra` is an
+ * optional field element shown in the dialog; `check()` may return an error message that
+ * keeps the dialog open. Resolves true when confirmed, false when cancelled.
+ */
+export function confirmDialog({ title, text, confirmLabel, dismissLabel = "Cancel", danger = false, extra = null, check = null }) {
+  return new Promise((resolve) => {
+    const headingId = nextId("dlg");
+    const error = h("p", { class: "field-error", role: "alert", hidden: true });
+    const ok = h("button", { type: "submit", class: `btn ${danger ? "btn-danger" : "btn-primary"}` }, confirmLabel);
+    const cancel = h("button", { type: "button", class: "btn btn-ghost" }, dismissLabel);
+    const form = h("form", { method: "dialog", class: "stack" },
+      h("h2", { id: headingId }, title),
+      h("p", null, text),
+      extra,
+      error,
+      h("div", { class: "form-actions" }, cancel, ok));
+    const dlg = h("dialog", { class: "confirm", "aria-labelledby": headingId }, form);
+    let settled = false;
+    const done = (value) => {
+      if (settled) return;
+      settled = true;
+      dlg.close();
+      dlg.remove();
+      resolve(value);
+    };
+    cancel.addEventListener("click", () => done(false));
+    dlg.addEventListener("cancel", () => done(false));
+    form.addEventListener("input", () => { error.hidden = true; });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const problem = check ? await check() : null;
+      if (problem) {
+        error.textContent = problem;
+        error.hidden = false;
+        return;
+      }
+      done(true);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    (extra && extra.querySelector ? extra.querySelector("input") : null)?.focus();
+  });
+}

@@ -5,18 +5,19 @@
 import { post } from "./api.js";
 
 // ---------- connection state across all live connections ----------
+// States: connected, connecting, reconnecting (a retry is under way), unreachable (the
+// server has not answered several attempts while the browser is online) and offline
+// (the browser itself has no network). "offline" is only ever said when it is true.
 
-const sources = new Map(); // name -> "connected" | "connecting" | "reconnecting" | "offline"
+const sources = new Map(); // name -> state
 const stateListeners = new Set();
 let lastOverall = null;
 
 function overall() {
   if (!navigator.onLine) return "offline";
   const states = [...sources.values()];
-  if (!states.length) return "offline";
-  if (states.includes("offline")) return "offline";
-  if (states.includes("reconnecting")) return "reconnecting";
-  if (states.includes("connecting")) return "connecting";
+  if (!states.length) return "connecting";
+  for (const s of ["unreachable", "reconnecting", "connecting"]) if (states.includes(s)) return s;
   return "connected";
 }
 
@@ -37,8 +38,34 @@ export function onConnectionState(fn) {
   return () => stateListeners.delete(fn);
 }
 
-window.addEventListener("online", () => setSourceState("__net", null));
+// Retry quickly while someone is looking: a server back after a restart is picked up
+// within ~1.5 s (the issue asks for 3 s). A hidden tab backs off to 15 s to spare the server.
+const VISIBLE_BACKOFF_MS = [250, 500, 1000, 1200];
+const HIDDEN_BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
+const UNREACHABLE_AFTER_FAILURES = 3;
+
+/** The jittered delay before retry number `failures` (0-based). */
+export function backoffDelay(failures) {
+  const table = document.visibilityState === "hidden" ? HIDDEN_BACKOFF_MS : VISIBLE_BACKOFF_MS;
+  const base = table[Math.min(failures, table.length - 1)];
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+const wakeListeners = new Set();
+/** Called when a retry should happen now (network back, tab visible again). */
+function onWake(fn) {
+  wakeListeners.add(fn);
+  return () => wakeListeners.delete(fn);
+}
+const wake = () => {
+  setSourceState("__net", null);
+  for (const fn of [...wakeListeners]) fn();
+};
+window.addEventListener("online", wake);
 window.addEventListener("offline", () => setSourceState("__net", null));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") wake();
+});
 
 // ---------- event ids ----------
 
@@ -56,9 +83,6 @@ export function idAfter(a, b) {
 }
 
 // ---------- WebSocket client ----------
-
-const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
-const OFFLINE_AFTER_FAILURES = 4;
 
 export class RealtimeClient {
   constructor() {
@@ -81,6 +105,7 @@ export class RealtimeClient {
     // The user's own recommendations channel is subscribed automatically by the server;
     // we still track its position so a reconnect resumes without losing events.
     this.channels.set("recommendations", null);
+    onWake(() => this.reconnectNow());
   }
 
   start() {
@@ -110,7 +135,7 @@ export class RealtimeClient {
   }
 
   _setState(state) {
-    this.state = state || "offline";
+    this.state = state || "stopped";
     setSourceState("ws", state);
     for (const fn of this.listeners) fn({ type: "__state", state: this.state, retryAt: this.retryAt });
   }
@@ -183,10 +208,9 @@ export class RealtimeClient {
   _scheduleReconnect() {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
-    const base = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
-    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    const delay = backoffDelay(this.failures);
     this.retryAt = Date.now() + delay;
-    this._setState(this.failures >= OFFLINE_AFTER_FAILURES || !navigator.onLine ? "offline" : "reconnecting");
+    this._setState(!navigator.onLine ? "offline" : this.failures >= UNREACHABLE_AFTER_FAILURES ? "unreachable" : "reconnecting");
     this.retryTimer = setTimeout(() => this._connect(), delay);
   }
 
@@ -381,49 +405,73 @@ export const realtime = new RealtimeClient();
 let sseSeq = 0;
 
 /**
- * Open an EventSource with named-event handlers. The browser reconnects by itself and
- * sends Last-Event-ID; we only track its state for the connection indicator.
+ * Open an EventSource with named-event handlers. While it is up the browser handles
+ * Last-Event-ID itself; when the connection fails we reopen it on our own backoff (the
+ * browser would wait the server's `retry:` of 3 s, and gives up for good after a 503),
+ * and `handlers.__reopened()` lets the view re-read what it may have missed.
  * Returns {close()}.
  */
 export function openSSE(url, handlers, { name, onState, closeOn = [] } = {}) {
   const key = name || `sse-${++sseSeq}`;
-  const es = new EventSource(url, { withCredentials: true });
+  let es = null;
   let closed = false;
+  let failures = 0;
+  let opened = false;
+  let timer = null;
   const report = (state) => {
     if (closed) return;
     setSourceState(key, state);
     if (onState) onState(state);
   };
-  report("connecting");
-  es.addEventListener("open", () => report("connected"));
-  es.addEventListener("error", () => {
-    if (es.readyState === EventSource.CLOSED) {
-      report("offline");
-      if (handlers.__closed) handlers.__closed();
-    } else report("reconnecting");
-  });
-  for (const [event, fn] of Object.entries(handlers)) {
-    if (event.startsWith("__")) continue;
-    es.addEventListener(event, (ev) => {
+  const connect = () => {
+    if (closed) return;
+    clearTimeout(timer);
+    const reopening = opened;
+    es = new EventSource(url, { withCredentials: true });
+    es.addEventListener("open", () => {
+      failures = 0;
+      opened = true;
       report("connected");
-      let data = null;
-      try {
-        data = JSON.parse(ev.data);
-      } catch {
-        data = ev.data;
-      }
-      fn(data, ev.lastEventId);
-      if (closeOn.includes(event)) api.close();
+      if (reopening && handlers.__reopened) handlers.__reopened();
     });
-  }
-  const api = {
-    source: es,
-    close() {
+    es.addEventListener("error", () => {
       if (closed) return;
       es.close();
+      failures += 1;
+      report(!navigator.onLine ? "offline" : failures >= UNREACHABLE_AFTER_FAILURES ? "unreachable" : "reconnecting");
+      timer = setTimeout(connect, backoffDelay(failures - 1));
+    });
+    for (const [event, fn] of Object.entries(handlers)) {
+      if (event.startsWith("__")) continue;
+      es.addEventListener(event, (ev) => {
+        let data = null;
+        try {
+          data = JSON.parse(ev.data);
+        } catch {
+          data = ev.data;
+        }
+        fn(data, ev.lastEventId);
+        if (closeOn.includes(event)) api.close();
+      });
+    }
+  };
+  const offWake = onWake(() => {
+    if (!closed && es && es.readyState === EventSource.CLOSED) connect();
+  });
+  const api = {
+    get source() {
+      return es;
+    },
+    close() {
+      if (closed) return;
+      clearTimeout(timer);
+      if (es) es.close();
+      offWake();
       setSourceState(key, null);
       closed = true;
     },
   };
+  report("connecting");
+  connect();
   return api;
 }

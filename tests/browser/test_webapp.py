@@ -17,14 +17,14 @@ from services.events.channels import recommendations_channel
 from tests.browser.conftest import (
     LiveServer,
     login,
+    metrics_seen,
     new_email,
     register,
     save_profile,
     wait_live,
 )
-from tests.faults.support import wait_for
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def shot(page: Page, artifacts: Path, name: str) -> None:
@@ -40,15 +40,15 @@ async def test_register_roles_learning_path(page: Page, artifacts: Path) -> None
     await expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
     await shot(page, artifacts, "01-sign-in")
 
-    # A refused password shows the API's detail and per-field reasons.
+    # A refused password: one plain message beside the field (the flow of error copy is
+    # checked in detail in test_flows.py).
     await page.goto("/#/register")
     await page.get_by_label("E-mail").fill(new_email())
     await page.get_by_label("Password", exact=True).fill("password")
     await expect(page.locator(".meter")).to_have_attribute("data-strength", "very_weak")
     await page.get_by_role("button", name="Create account").click()
-    alert = page.locator(".form-alert")
-    await expect(alert).to_be_visible()
     await expect(page.locator("[data-field=password] .field-error")).not_to_be_empty()
+    await expect(page.get_by_text("Unprocessable")).to_have_count(0)
     await shot(page, artifacts, "02-register-refused")
 
     await register(page)
@@ -112,7 +112,7 @@ async def test_task_progress_to_100(page: Page, artifacts: Path) -> None:
     )
     await page.get_by_role("button", name="Start").click()
     panel = page.locator(".task-panel").first
-    await expect(panel.locator("[data-testid=task-percent]")).to_have_text("100%")
+    await expect(panel.locator("[data-testid=task-percent]")).to_have_text("100%", timeout=20_000)
     await expect(panel).to_have_attribute("data-status", "succeeded")
     await expect(panel.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "100")
     await expect(panel.locator(".task-result tbody tr")).to_have_count(3)
@@ -123,6 +123,8 @@ async def test_task_progress_to_100(page: Page, artifacts: Path) -> None:
     await expect(report.locator("[data-testid=task-percent]")).to_have_text("100%")
     await expect(report.locator(".task-result")).to_contain_text("Best-fitting roles")
     await expect(page.locator(".task-list li")).to_have_count(2)
+    # The list says what the panels say: both finished, at 100 %.
+    await expect(page.locator(".task-list li[data-status=succeeded]")).to_have_count(2)
     await shot(page, artifacts, "08-tasks")
 
 
@@ -256,8 +258,11 @@ async def test_password_tools(page: Page, artifacts: Path) -> None:
     await page.get_by_label("Style").select_option("pin")
     await page.get_by_label("Length").fill("200")
     await page.get_by_role("button", name="Generate").click()
-    await expect(page.locator(".form-alert")).to_be_visible()
+    # The reason sits beside the field it is about, and goes once the field is edited.
+    length_error = page.locator("[data-field=length] .field-error")
+    await expect(length_error).to_be_visible()
     await page.get_by_label("Length").fill("12")
+    await expect(length_error).to_be_hidden()
     await page.get_by_role("button", name="Generate").click()
     await expect(generated).to_have_text(re.compile(r"^\d{12}$"))
     await shot(page, artifacts, "13-passwords")
@@ -273,22 +278,23 @@ async def test_admin_system_dashboard(
     await expect(page.get_by_role("link", name="System")).to_be_visible()
     await page.get_by_role("link", name="System").click()
     updated = page.locator("[data-testid=metrics-updated]")
-
-    # Polled from Python: wait_for_function evaluates a string in the page, which the
-    # app's CSP (script-src 'self', no 'unsafe-eval') rightly refuses.
-    async def six_updates() -> bool:
-        if not await updated.count():  # the System view may not have rendered yet
-            return False
-        return int(await updated.get_attribute("data-count") or 0) >= 6
-
-    await wait_for(six_updates, within_s=15, every_s=0.2)
+    await metrics_seen(page, 6)
     await expect(page.locator("[data-testid=lag-p99]")).to_contain_text("ms")
     await expect(updated).to_contain_text("updated")
     rows = page.locator("[data-testid=breakers] tr[data-breaker]")
     if await rows.count() and live_server.has_route("/api/v1/system/breakers/{name}/isolate"):
         first = rows.first
+        # Nothing happens without a confirmation; Cancel leaves the breaker as it was.
         await first.get_by_role("button", name=re.compile("^Isolate")).click()
+        dialog = page.get_by_role("dialog")
+        await expect(dialog).to_contain_text("Every call through this circuit is refused")
+        await dialog.get_by_role("button", name="Cancel").click()
+        await expect(dialog).to_have_count(0)
+        await expect(first).to_have_attribute("data-state", "closed")
+        await first.get_by_role("button", name=re.compile("^Isolate")).click()
+        await page.get_by_role("dialog").get_by_role("button", name="Isolate").click()
         await expect(first).to_have_attribute("data-state", "isolated")
         await first.get_by_role("button", name=re.compile("^Reset")).click()
+        await page.get_by_role("dialog").get_by_role("button", name="Reset").click()
         await expect(first).to_have_attribute("data-state", "closed")
     await shot(page, artifacts, "14-system")

@@ -12,7 +12,7 @@ export async function render(root, ctx) {
     type: "password",
     autocomplete: isLogin ? "current-password" : "new-password",
     required: true,
-    minlength: isLogin ? null : 8,
+    minlength: isLogin ? null : 15,
   });
   const displayName = h("input", { type: "text", autocomplete: "name", maxlength: 100 });
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, isLogin ? "Sign in" : "Create account");
@@ -32,7 +32,7 @@ export async function render(root, ctx) {
 
   const pwField = field("Password", password, {
     name: "password",
-    hint: isLogin ? null : "At least 8 characters. A few random words make a strong, memorable password.",
+    hint: isLogin ? null : "At least 15 characters. A few random words make a strong, memorable password.",
   });
   pwField.querySelector("label").after(show);
   pwField.classList.add("field-password");
@@ -52,11 +52,10 @@ export async function render(root, ctx) {
     if (!isLogin && displayName.value.trim()) body.display_name = displayName.value.trim();
     if (!body.email || !body.password) {
       showProblem(form, {
-        title: "Missing details",
-        detail: "Enter your e-mail and password.",
+        status: 422,
         errors: {
-          ...(body.email ? {} : { email: ["Required."] }),
-          ...(body.password ? {} : { password: ["Required."] }),
+          ...(body.email ? {} : { email: ["Enter your e-mail address."] }),
+          ...(body.password ? {} : { password: ["Enter your password."] }),
         },
       });
       return;

@@ -11,7 +11,8 @@ const SUGGESTIONS = [
 let transcript = []; // survives navigation within the session: [{who, text, source}]
 
 export async function render(root, ctx) {
-  const log = h("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": "Conversation", "data-testid": "chat-log" });
+  // A div, not a list: role=log is not allowed on <ol>, and the empty state is no list item.
+  const log = h("div", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": "Conversation", "data-testid": "chat-log" });
   const input = h("textarea", { rows: 2, id: "chat-input", placeholder: "Ask about roles, skills, or your learning plan…", maxlength: 4000 });
   const send = h("button", { type: "submit", class: "btn btn-primary" }, "Send");
   const note = h("p", { class: "chat-note muted small", role: "status" });
@@ -24,7 +25,7 @@ export async function render(root, ctx) {
   function bubble(who, text, source) {
     const body = h("div", { class: "bubble-text" }, text || "");
     const meta = h("div", { class: "bubble-meta" }, who === "coach" ? "Coach" : "You", source ? sourceBadge(source) : null);
-    const li = h("li", { class: `bubble bubble-${who}` }, meta, body);
+    const li = h("div", { class: `bubble bubble-${who}` }, meta, body);
     add(log, li);
     scroll();
     return { li, body, meta };
@@ -32,7 +33,7 @@ export async function render(root, ctx) {
 
   for (const m of transcript) bubble(m.who, m.text, m.source);
   if (!transcript.length) {
-    add(log, h("li", { class: "chat-empty" },
+    add(log, h("div", { class: "chat-empty" },
       h("p", null, "Hi! I'm your career coach. I know your profile and can help you plan your next step."),
       h("div", { class: "btn-row" }, SUGGESTIONS.map((s) => {
         const b = h("button", { type: "button", class: "btn btn-ghost btn-sm" }, s);

@@ -2,7 +2,7 @@
 // buttons, and the live "adapting to you" feed (WebSocket, REST fallback).
 
 import { get, ndjson } from "../api.js";
-import { add, busy, clear, clearProblem, field, formAlert, h, humanize, pageHeader, problemBox, scoreRing, showProblem, toast } from "../dom.js";
+import { add, busy, clear, clearProblem, field, formAlert, h, humanize, pageHeader, plainMessage, problemBox, scoreRing, showProblem, toast } from "../dom.js";
 import { adaptiveCard } from "./home.js";
 
 const ACTIONS = [
@@ -26,8 +26,8 @@ function interactionBar(course, ctx) {
       if (via === "rest") ctx.onRestInteraction?.();
     } catch (err) {
       status.dataset.acked = "";
-      status.textContent = `Not saved: ${err.detail || err.message}`;
-      toast(`Could not record that: ${err.detail || err.message}`, "error");
+      status.textContent = `Not saved: ${plainMessage(err)}`;
+      toast(`Could not record that: ${plainMessage(err)}`, "error");
     } finally {
       busy(button, false);
     }
@@ -93,7 +93,7 @@ export async function render(root, ctx) {
     clearProblem(streamForm);
     const list = goals.value.split(",").map((g) => g.trim()).filter(Boolean);
     if (!list.length) {
-      showProblem(streamForm, { title: "No goals", detail: "Enter at least one learning goal.", errors: { goals: ["Required."] } });
+      showProblem(streamForm, { status: 422, errors: { goals: ["Enter at least one learning goal."] } });
       return;
     }
     if (controller) controller.abort();

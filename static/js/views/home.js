@@ -43,7 +43,10 @@ function checklist(analysis) {
     h("div", { class: "onboarding-head" },
       h("strong", { class: "big-number", "data-testid": "onboarding-percent" }, `${percent}%`),
       h("span", { class: "muted" }, "of getting started done"),
-      analysis.engagement_level ? h("span", { class: `badge badge-eng-${analysis.engagement_level}` }, `${analysis.engagement_level} engagement`) : null),
+      // No verdict before there is engagement to judge (a new account is not "low").
+      analysis.engagement_level && analysis.engagement_judged !== false
+        ? h("span", { class: `badge badge-eng-${analysis.engagement_level}`, "data-testid": "engagement" }, `${analysis.engagement_level} engagement`)
+        : null),
     bar,
     h("ul", { class: "checklist", "data-testid": "onboarding-steps" }, pa.steps.map((s) =>
       h("li", { class: s.done ? "done" : "", dataset: { step: s.key, done: s.done ? "1" : "0" } },
@@ -82,7 +85,16 @@ export async function render(root, ctx) {
     name: "onboarding",
     onState: (state) => {
       onboardingBox.dataset.stream = state;
-      if (state === "reconnecting") liveNote.textContent = "reconnecting…";
+      // Not live: say since when the checklist has not been refreshed.
+      const stale = state !== "connected" && state !== "connecting";
+      onboardingBox.dataset.stale = stale ? "1" : "0";
+      if (stale) {
+        const since = onboardingBox.dataset.updated ? new Date(Number(onboardingBox.dataset.updated)).toLocaleTimeString() : "";
+        liveNote.textContent = since ? `not live · as of ${since}` : "not live";
+        liveNote.classList.add("stale-note");
+      } else {
+        liveNote.classList.remove("stale-note");
+      }
     },
   });
 

@@ -37,15 +37,21 @@ export function strengthMeter({ compact = false } = {}) {
         h("div", null, h("dt", null, "Offline, slow hash"), h("dd", null, ct.offline_slow_hash || "—")),
         h("div", null, h("dt", null, "Offline, fast hash"), h("dd", null, ct.offline_fast_hash || "—")),
         h("div", null, h("dt", null, "Entropy"), h("dd", null, `${Math.round(result.entropy_bits)} bits`))));
-    } else {
-      add(details, h("p", { class: "muted small" }, `Offline crack time: ${ct.offline_slow_hash || "—"}`));
+    }
+    if (compact) {
+      // Beside a form: one sentence, the most useful one (the full list is on Password tools).
+      const line = result.breached
+        ? "This password appears in public breach lists: choose another."
+        : (result.recommendations || [])[0] || (result.vulnerabilities || [])[0];
+      if (line && pct < 70) add(details, h("p", { class: "small meter-tip" }, line));
+      return;
     }
     if (result.breached) add(details, h("p", { class: "pw-breached" }, "This password appears in public breach lists. Do not use it."));
     if (result.vulnerabilities && result.vulnerabilities.length) {
-      add(details, h("h4", null, "Weaknesses"), h("ul", { class: "vuln-list" }, result.vulnerabilities.map((v) => h("li", null, v))));
+      add(details, h("h3", { class: "h-small" }, "Weaknesses"), h("ul", { class: "vuln-list" }, result.vulnerabilities.map((v) => h("li", null, v))));
     }
-    const recs = compact ? (result.recommendations || []).slice(0, 2) : result.recommendations || [];
-    if (recs.length) add(details, h("h4", null, "Suggestions"), h("ul", { class: "rec-list" }, recs.map((v) => h("li", null, v))));
+    const recs = result.recommendations || [];
+    if (recs.length) add(details, h("h3", { class: "h-small" }, "Suggestions"), h("ul", { class: "rec-list" }, recs.map((v) => h("li", null, v))));
   }
 
   function reset() {
@@ -155,7 +161,7 @@ export async function render(root, ctx) {
           `${Math.round(g.entropy_bits)} bits of entropy · memorability ${g.memorability_score}/100 · `
           + `${STRENGTH_LABEL[g.security_analysis?.strength] || ""}`),
         g.alternatives && g.alternatives.length
-          ? h("div", null, h("h4", null, "Alternatives"), h("ul", { class: "alt-list" }, g.alternatives.map((a) => h("li", null, h("code", null, a)))))
+          ? h("div", null, h("h3", { class: "h-small" }, "Alternatives"), h("ul", { class: "alt-list" }, g.alternatives.map((a) => h("li", null, h("code", null, a)))))
           : null);
     } catch (err) {
       showProblem(genForm, err);

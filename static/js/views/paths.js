@@ -1,14 +1,34 @@
 // Learning paths: build one toward a role, list them, open one (milestones).
 
 import { get, post } from "../api.js";
-import { add, busy, chips, clear, clearProblem, field, formAlert, formatDay, h, humanize, pageHeader, problemBox, showProblem, sourceBadge } from "../dom.js";
+import { add, busy, chips, clear, clearProblem, field, formAlert, formatDay, h, humanize, pageHeader, plainMessage, problemBox, showProblem, sourceBadge } from "../dom.js";
+import { roleSuggestions } from "../suggest.js";
 
 function titleOf(path) {
   const t = path.target_role;
   return (t && (t.title || t.role_id)) || String(t || "Learning path");
 }
 
-function pathView(path) {
+/** "Mark done" on a milestone course: the same `complete` interaction as the course list
+ * (WebSocket with an ack, REST when the socket is down), so onboarding and adaptive
+ * recommendations see it too. */
+function doneButton(course, ctx) {
+  const btn = h("button", { type: "button", class: "btn btn-ghost btn-sm", "aria-label": `Mark done: ${course.title}` }, "Mark done");
+  const status = h("span", { class: "small", role: "status" });
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    try {
+      await ctx.realtime.interaction({ type: "complete", course_id: course.course_id });
+      btn.replaceWith(h("span", { class: "course-done", dataset: { done: "1" } }, "✓ Done"));
+    } catch (err) {
+      btn.disabled = false;
+      status.textContent = `Not saved: ${plainMessage(err)}`;
+    }
+  });
+  return [btn, status];
+}
+
+function pathView(path, ctx) {
   const total = path.target_role && path.target_role.total_hours;
   const milestones = path.milestones || [];
   return h("article", { class: "card path-detail", dataset: { pathId: path.id }, "aria-labelledby": "path-title" },
@@ -29,11 +49,12 @@ function pathView(path) {
           h("h4", null, m.title),
           m.skills && m.skills.length ? chips(m.skills) : null,
           h("ul", { class: "course-mini-list" }, (m.courses || []).map((c) =>
-            h("li", null,
+            h("li", { dataset: { courseId: c.course_id } },
               h("span", { class: "course-mini-title" }, c.title),
               h("span", { class: "muted small" },
                 ` ${c.provider} · ${c.duration_hours} h · ${humanize(c.difficulty)}`,
-                c.start_week ? ` · weeks ${c.start_week}–${c.end_week}` : "")))))))));
+                c.start_week ? ` · weeks ${c.start_week}–${c.end_week}` : ""),
+              doneButton(c, ctx)))))))));
 }
 
 export async function render(root, ctx) {
@@ -42,14 +63,15 @@ export async function render(root, ctx) {
   const presetTitle = ctx.query.get("title") || "";
 
   const role = h("input", { type: "text", required: true, value: presetTitle || presetRole, placeholder: "e.g. Data Engineer", autocomplete: "off" });
+  const suggest = roleSuggestions(role);
   role.dataset.roleId = presetRole;
-  role.addEventListener("input", () => { role.dataset.roleId = ""; });
   const weeks = h("input", { type: "number", min: 1, max: 104, placeholder: "auto", inputmode: "numeric" });
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Build learning path");
   const form = h("form", { class: "card stack", novalidate: true },
     h("h2", null, "New learning path"),
     formAlert(),
-    field("Target role", role, { name: "target_role", hint: "A role title from the catalog, or pick one from Role match." }),
+    field("Target role", role, { name: "target_role", hint: "Start typing: matching roles from the catalog are suggested." }),
+    suggest.list,
     field("Timeline in weeks", weeks, { name: "timeline_weeks", hint: "Leave empty to fit your weekly hours." }),
     h("div", { class: "form-actions" }, submit));
   const list = h("ul", { class: "path-list", "aria-label": "Your learning paths" });
@@ -74,7 +96,7 @@ export async function render(root, ctx) {
   async function open(id) {
     add(clear(detail), h("div", { class: "card skeleton" }));
     try {
-      add(clear(detail), pathView(await get(`learning-paths/${encodeURIComponent(id)}`)));
+      add(clear(detail), pathView(await get(`learning-paths/${encodeURIComponent(id)}`), ctx));
     } catch (err) {
       add(clear(detail), problemBox(err));
     }
@@ -85,7 +107,7 @@ export async function render(root, ctx) {
     clearProblem(form);
     const target = role.dataset.roleId || role.value.trim();
     if (!target) {
-      showProblem(form, { title: "Missing role", detail: "Choose the role you are aiming for.", errors: { target_role: ["Required."] } });
+      showProblem(form, { status: 422, errors: { target_role: ["Choose the role you are aiming for."] } });
       return;
     }
     const body = { target_role: target };
@@ -93,7 +115,7 @@ export async function render(root, ctx) {
     busy(submit, true, "Building…");
     try {
       const path = await post("learning-paths", body);
-      add(clear(detail), pathView(path));
+      add(clear(detail), pathView(path, ctx));
       history.replaceState(null, "", `#/paths/${path.id}`);
       await loadList(path.id);
       detail.querySelector("h2")?.setAttribute("tabindex", "-1");
@@ -121,4 +143,5 @@ export async function render(root, ctx) {
       h("div", { class: "split-main" }, detail)));
   if (!openId) add(detail, h("div", { class: "empty card" }, h("h2", null, "No path open"), h("p", null, "Build a path or open one from your list.")));
   await Promise.all([loadList(openId), openId ? open(openId) : null]);
+  return { cleanup: suggest.cancel };
 }

@@ -20,8 +20,10 @@ function roleCard(rec, rank) {
     h("div", { class: "role-card-head" },
       scoreRing(rec.match_score),
       h("div", null,
-        h("p", { class: "eyebrow" }, `#${rank} · ${humanize(rec.experience_level || "")}${rec.family ? ` · ${humanize(rec.family)}` : ""}${rec.fit ? ` · ${rec.fit} fit` : ""}`),
-        h("h3", { id: `role-${rec.role_id}` }, rec.title))),
+        h("p", { class: "eyebrow" }, `#${rank} · ${humanize(rec.experience_level || "")}${rec.family ? ` · ${humanize(rec.family)}` : ""}`),
+        h("h3", { id: `role-${rec.role_id}` }, rec.title),
+        // `fit` (strong | partial | weak) is newer than the score: shown when the server sends it.
+        rec.fit ? h("span", { class: `badge badge-fit`, dataset: { fit: rec.fit }, "data-testid": "role-fit" }, `${humanize(rec.fit)} fit`) : null)),
     h("p", { class: "role-desc" }, rec.description),
     h("details", { class: "reasoning", open: rank === 1 },
       h("summary", null, "Why this role"),
@@ -73,7 +75,7 @@ export async function render(root) {
     ev.preventDefault();
     clearProblem(form);
     if (!desc.value.trim()) {
-      showProblem(form, { title: "Missing description", detail: "Paste a job description first.", errors: { job_description: ["Required."] } });
+      showProblem(form, { status: 422, errors: { job_description: ["Paste a job description first."] } });
       return;
     }
     busy(submit, true, "Analysing…");

@@ -1,11 +1,15 @@
-// Admin: live system dashboard over SSE (metrics every second, breaker events),
-// a chart of the last minutes, circuit breakers with isolate/reset.
+// Admin: live system dashboard over SSE (metrics every second, breaker events) on top of
+// the server-side history (last 15 min or 1 h, restart markers), circuit breakers with
+// confirmed isolate/reset, and every user's queued/running/failed tasks with cancel.
 
 import { get, post } from "../api.js";
-import { add, busy, clear, formatDate, h, humanize, pageHeader, toast } from "../dom.js";
+import { drawChart } from "../chart.js";
+import { add, busy, clear, confirmDialog, formatDate, h, humanize, pageHeader, plainMessage, problemBox, toast } from "../dom.js";
 import { openSSE } from "../realtime.js";
+import { adminTasks } from "./system_tasks.js";
 
-const WINDOW_S = 300; // five minutes of samples
+const RANGES = { "15m": ["Last 15 min", 900_000], "1h": ["Last hour", 3_600_000] };
+const STALE_AFTER_MS = 3000; // metrics come every second: three missed ones is stale
 
 function tile(label, testid) {
   const value = h("strong", { class: "tile-value", "data-testid": testid }, "—");
@@ -13,81 +17,71 @@ function tile(label, testid) {
   return { el: h("div", { class: "card tile" }, h("span", { class: "tile-label" }, label), value, sub), value, sub };
 }
 
-function drawChart(canvas, samples) {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 600;
-  const hgt = canvas.clientHeight || 180;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(hgt * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(hgt * dpr);
-  }
-  const g = canvas.getContext("2d");
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, hgt);
-  const css = getComputedStyle(document.documentElement);
-  const grid = css.getPropertyValue("--line").trim() || "#dde";
-  const c1 = css.getPropertyValue("--accent").trim() || "#4f46e5";
-  const c2 = css.getPropertyValue("--warn").trim() || "#d97706";
-  const text = css.getPropertyValue("--muted").trim() || "#667";
-  const pad = { l: 40, r: 44, t: 10, b: 20 };
-  const now = Date.now();
-  // The axis grows with the data, from one minute up to the full window.
-  const first = samples.length ? samples[0].t : now;
-  const spanMs = Math.min(WINDOW_S * 1000, Math.max(60_000, now - first));
-  const x = (t) => pad.l + ((t - (now - spanMs)) / spanMs) * (w - pad.l - pad.r);
-  const maxLag = Math.max(10, ...samples.map((s) => s.lag));
-  const maxRps = Math.max(5, ...samples.map((s) => s.rps));
-  const yL = (v) => hgt - pad.b - (v / maxLag) * (hgt - pad.t - pad.b);
-  const yR = (v) => hgt - pad.b - (v / maxRps) * (hgt - pad.t - pad.b);
-  g.strokeStyle = grid;
-  g.lineWidth = 1;
-  g.font = "11px system-ui, sans-serif";
-  g.fillStyle = text;
-  for (let i = 0; i <= 4; i += 1) {
-    const yy = pad.t + (i / 4) * (hgt - pad.t - pad.b);
-    g.beginPath();
-    g.moveTo(pad.l, yy);
-    g.lineTo(w - pad.r, yy);
-    g.stroke();
-    g.fillText(`${Math.round(maxLag * (1 - i / 4))}`, 4, yy + 4);
-    g.fillText(`${Math.round(maxRps * (1 - i / 4))}`, w - pad.r + 6, yy + 4);
-  }
-  g.fillText(spanMs >= 120_000 ? `−${Math.round(spanMs / 60_000)} min` : `−${Math.round(spanMs / 1000)} s`, pad.l, hgt - 4);
-  g.fillText("now", w - pad.r - 20, hgt - 4);
-  const line = (color, pick, y) => {
-    g.strokeStyle = color;
-    g.lineWidth = 2;
-    g.beginPath();
-    samples.forEach((s, i) => {
-      const px = x(s.t);
-      const py = y(pick(s));
-      if (i === 0) g.moveTo(px, py);
-      else g.lineTo(px, py);
-    });
-    g.stroke();
-    g.fillStyle = color;
-    const lastS = samples[samples.length - 1];
-    g.beginPath();
-    g.arc(x(lastS.t), y(pick(lastS)), 3, 0, Math.PI * 2);
-    g.fill();
-  };
-  if (samples.length) {
-    line(c1, (s) => s.lag, yL);
-    line(c2, (s) => s.rps, yR);
-  }
-}
+const BREAKER_CONFIRM = {
+  isolate: (name) => ({
+    title: `Isolate ${name}?`,
+    text: "Every call through this circuit is refused until you reset it; the features behind it fall back to the local engine.",
+    confirmLabel: "Isolate",
+    danger: true,
+  }),
+  reset: (name) => ({
+    title: `Reset ${name}?`,
+    text: "The circuit closes and calls go to the provider again, even if it is still failing.",
+    confirmLabel: "Reset",
+  }),
+};
 
 export async function render(root) {
   const lag = tile("Event-loop lag p99", "lag-p99");
   const conns = tile("Open connections", "connections");
   const tasks = tile("Tasks", "tasks");
   const rps = tile("Requests / s", "rps");
-  const canvas = h("canvas", { class: "chart", role: "img", "aria-label": "Loop lag p99 (ms, left axis) and requests per second (right axis) over the last few minutes" });
+  const tiles = h("div", { class: "tiles", "data-testid": "tiles", dataset: { stale: "0" } }, lag.el, conns.el, tasks.el, rps.el);
+  const canvas = h("canvas", { class: "chart", role: "img", "data-testid": "chart", "aria-label": "Loop lag p99 (ms, left axis) and requests per second (right axis); gaps mean no data, dashed lines mark restarts" });
   const breakerBody = h("tbody", { "data-testid": "breakers" });
   const events = h("ol", { class: "event-log", "aria-live": "polite", "aria-label": "Breaker events" });
-  const updated = h("span", { class: "muted small", "data-testid": "metrics-updated" }, "waiting for metrics…");
-  const samples = [];
+  const updated = h("span", { class: "muted small", "data-testid": "metrics-updated", role: "status" }, "waiting for metrics…");
+  const chartNote = h("p", { class: "muted small", "data-testid": "chart-note" });
   const breakers = new Map(); // name -> {state, failures, opened_at, shared}
+  let range = "15m";
+  let samples = []; // {t, lag, rps}
+  let restarts = []; // ms
+  let bucketMs = 1000;
+  let lastMetricsAt = 0;
+
+  const redraw = () => {
+    const to = Date.now();
+    const segments = drawChart(canvas, { samples, restarts, from: to - RANGES[range][1], to, bucketMs });
+    canvas.dataset.segments = String(segments);
+    canvas.dataset.restarts = String(restarts.filter((t) => t >= to - RANGES[range][1]).length);
+    chartNote.textContent = samples.length
+      ? `${segments > 1 ? `${segments - 1} gap${segments > 2 ? "s" : ""} (no data). ` : ""}${canvas.dataset.restarts} restart${canvas.dataset.restarts === "1" ? "" : "s"} in range.`
+      : "No data in this range yet.";
+  };
+
+  async function loadHistory() {
+    try {
+      const hist = await get(`system/history?range=${range}`);
+      bucketMs = Math.round(hist.bucket_s * 1000);
+      const live = samples.filter((s) => s.live && s.t > Date.parse(hist.to));
+      samples = hist.samples.map((s) => ({ t: Date.parse(s.at), lag: s.lag_p99_ms, rps: s.requests_per_s }));
+      samples.push(...live);
+      restarts = hist.restarts.map((r) => Date.parse(r.at));
+      redraw();
+    } catch (err) {
+      chartNote.textContent = `History unavailable: ${plainMessage(err)}`;
+    }
+  }
+
+  const rangeButtons = Object.entries(RANGES).map(([key, [label]]) => {
+    const b = h("button", { type: "button", class: "btn btn-ghost btn-sm", "aria-pressed": String(key === range), dataset: { range: key } }, label);
+    b.addEventListener("click", () => {
+      range = key;
+      for (const other of rangeButtons) other.setAttribute("aria-pressed", String(other === b));
+      loadHistory();
+    });
+    return b;
+  });
 
   const stateBadge = (state) => h("span", { class: "badge badge-breaker", dataset: { state } }, humanize(state));
 
@@ -98,11 +92,10 @@ export async function render(root) {
       return;
     }
     for (const [name, b] of [...breakers.entries()].sort()) {
-      const isolate = h("button", { type: "button", class: "btn btn-danger btn-sm", disabled: b.state === "isolated" }, "Isolate");
-      const reset = h("button", { type: "button", class: "btn btn-secondary btn-sm", disabled: b.state === "closed" }, "Reset");
-      isolate.setAttribute("aria-label", `Isolate ${name}`);
-      reset.setAttribute("aria-label", `Reset ${name}`);
+      const isolate = h("button", { type: "button", class: "btn btn-danger btn-sm", disabled: b.state === "isolated", "aria-label": `Isolate ${name}` }, "Isolate");
+      const reset = h("button", { type: "button", class: "btn btn-secondary btn-sm", disabled: b.state === "closed", "aria-label": `Reset ${name}` }, "Reset");
       const act = (what, btn) => async () => {
+        if (!(await confirmDialog(BREAKER_CONFIRM[what](name)))) return;
         busy(btn, true);
         try {
           const answer = await post(`system/breakers/${encodeURIComponent(name)}/${what}`);
@@ -110,7 +103,7 @@ export async function render(root) {
           toast(`${name}: ${what === "isolate" ? "isolated" : "reset"}.`, "success");
           renderBreakers();
         } catch (err) {
-          toast(`${humanize(what)} failed: ${err.detail || err.message}`, "error");
+          toast(`${humanize(what)} failed: ${plainMessage(err)}`, "error");
           busy(btn, false);
         }
       };
@@ -121,9 +114,11 @@ export async function render(root) {
         h("td", null, stateBadge(b.state)),
         h("td", null, b.failures ?? "—"),
         h("td", null, b.opened_at ? formatDate(b.opened_at) : "—"),
-        h("td", { class: "btn-row" }, isolate, reset)));
+        h("td", null, h("div", { class: "btn-row" }, isolate, reset))));
     }
   }
+
+  const taskTable = adminTasks();
 
   function onMetrics(m) {
     const l = m.loop_lag_ms || {};
@@ -146,13 +141,38 @@ export async function render(root) {
       }
     }
     if (changed) renderBreakers();
+    taskTable.counts(t);
     const ts = Date.parse(m.timestamp) || Date.now();
-    samples.push({ t: ts, lag: l.p99 || 0, rps: m.requests_per_s || 0 });
-    while (samples.length && samples[0].t < Date.now() - WINDOW_S * 1000) samples.shift();
-    drawChart(canvas, samples);
+    lastMetricsAt = Date.now();
+    samples.push({ t: ts, lag: l.p99 || 0, rps: m.requests_per_s || 0, live: true });
+    const from = Date.now() - RANGES[range][1];
+    while (samples.length && samples[0].t < from) samples.shift();
+    markStale(false);
+    redraw();
     updated.textContent = `updated ${new Date(ts).toLocaleTimeString()}`;
     updated.dataset.count = String(Number(updated.dataset.count || 0) + 1);
   }
+
+  // Numbers that stopped updating say so: the tiles are struck through and the note
+  // names the time of the last update (the server may be down or unreachable).
+  function markStale(stale) {
+    const was = tiles.dataset.stale === "1";
+    if (stale === was) return;
+    tiles.dataset.stale = stale ? "1" : "0";
+    for (const t of tiles.children) t.dataset.stale = stale ? "1" : "0";
+    if (stale) {
+      updated.textContent = `No update since ${new Date(lastMetricsAt || Date.now()).toLocaleTimeString()}: these figures may be out of date.`;
+      updated.classList.add("stale-note");
+    } else {
+      updated.classList.remove("stale-note");
+    }
+  }
+  const staleTimer = setInterval(() => {
+    if (lastMetricsAt && Date.now() - lastMetricsAt > STALE_AFTER_MS) {
+      markStale(true);
+      redraw(); // the gap grows visibly while no data comes
+    }
+  }, 1000);
 
   function onBreaker(e) {
     const b = breakers.get(e.name) || {};
@@ -164,16 +184,18 @@ export async function render(root) {
     while (events.children.length > 50) events.lastChild.remove();
   }
 
-  add(root, 
-    pageHeader("System", "Live health of this deployment: event loop, connections, tasks and circuit breakers.", updated),
-    h("div", { class: "tiles" }, lag.el, conns.el, tasks.el, rps.el),
+  add(root,
+    pageHeader("System", "Health of this deployment: event loop, connections, tasks and circuit breakers.", updated),
+    tiles,
     h("section", { class: "card", "aria-labelledby": "chart-h" },
-      h("div", { class: "card-title-row" }, h("h2", { id: "chart-h" }, "Recent minutes"),
-        h("p", { class: "legend small" }, h("span", { class: "key key-lag" }), "loop lag p99 (ms) ", h("span", { class: "key key-rps" }), "requests/s")),
-      canvas),
+      h("div", { class: "card-title-row" }, h("h2", { id: "chart-h" }, "History"),
+        h("div", { class: "range-switch", role: "group", "aria-label": "Time range" }, rangeButtons)),
+      h("p", { class: "legend small" }, h("span", { class: "key key-lag" }), "loop lag p99 (ms) ", h("span", { class: "key key-rps" }), "requests/s ", h("span", { class: "key key-restart" }), "restart"),
+      canvas, chartNote),
+    taskTable.el,
     h("div", { class: "grid-2" },
       h("section", { class: "card", "aria-labelledby": "br-h" }, h("h2", { id: "br-h" }, "Circuit breakers"),
-        h("div", { class: "table-wrap" }, h("table", { class: "table" },
+        h("div", { class: "table-wrap" }, h("table", { class: "table table-stack" },
           h("thead", null, h("tr", null, ["Name", "State", "Failures", "Opened", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
           breakerBody))),
       h("section", { class: "card", "aria-labelledby": "ev-h" }, h("h2", { id: "ev-h" }, "Breaker events"), events)));
@@ -183,11 +205,25 @@ export async function render(root) {
     const list = await get("system/breakers");
     for (const b of list.items || []) breakers.set(b.name, { ...breakers.get(b.name), ...b });
     renderBreakers();
-  } catch {
-    /* the list route may be unavailable; metrics still carry the states */
+  } catch (err) {
+    add(clear(breakerBody), h("tr", null, h("td", { colspan: 5 }, problemBox(err))));
   }
-  const stream = openSSE("/api/v1/system/stream", { metrics: onMetrics, breaker: onBreaker }, { name: "system" });
-  const onResize = () => drawChart(canvas, samples);
+  await Promise.all([loadHistory(), taskTable.load()]);
+  const stream = openSSE("/api/v1/system/stream", {
+    metrics: onMetrics,
+    breaker: onBreaker,
+    // Back after an outage: what the server recorded meanwhile (restart markers; the
+    // time nobody reported stays a gap) replaces our guesswork.
+    __reopened: () => { loadHistory(); taskTable.load(); },
+  }, { name: "system" });
+  const onResize = () => redraw();
   window.addEventListener("resize", onResize);
-  return { cleanup: () => { stream.close(); window.removeEventListener("resize", onResize); } };
+  return {
+    cleanup: () => {
+      stream.close();
+      clearInterval(staleTimer);
+      taskTable.close();
+      window.removeEventListener("resize", onResize);
+    },
+  };
 }
