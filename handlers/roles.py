@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from handlers.keys import CAREER
 
 from handlers.common import api, current_user, json_response, load_query
+from handlers.keys import CAREER
 from handlers.schemas.roles import RolePageSchema, RoleQuerySchema
 from services.career.role_search import search_roles
 

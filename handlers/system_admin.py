@@ -4,9 +4,9 @@ queued, running and failed tasks, with cancel)."""
 from __future__ import annotations
 
 from aiohttp import web
-from handlers.keys import DB, METRICS_HISTORY, TASKS
 
 from handlers.common import api, json_response, load_query
+from handlers.keys import DB, METRICS_HISTORY, TASKS
 from handlers.schemas.system_admin import (
     AdminTaskPageSchema,
     AdminTaskQuerySchema,

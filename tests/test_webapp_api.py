@@ -9,8 +9,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
-from handlers.keys import METRICS_HISTORY
 
+from handlers.keys import METRICS_HISTORY
 from services.metrics_history import SAMPLES_KEY, SUMMARY_KEY, MetricsHistory, bucketed
 from tests.conftest import AppFactory
 from tests.helpers import make_admin, register_user
