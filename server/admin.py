@@ -19,7 +19,7 @@ import logging
 import sys
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from typing import TextIO
+from typing import TextIO, cast
 
 import orjson
 from marshmallow import ValidationError
@@ -116,7 +116,7 @@ async def _forget_sessions(config: Config, user_id: str, sessions: list[dict[str
     redis = make_redis(config.redis.url, config)
     try:
         for row in sessions:
-            await redis.delete(CACHE_PREFIX + bytes(row["token_hash"]).hex())  # type: ignore[arg-type]
+            await redis.delete(CACHE_PREFIX + bytes(cast(bytes, row["token_hash"])).hex())
         for row in sessions:
             notice = {"user_id": user_id, "session_id": str(row["id"])}
             await redis.publish(REVOKED_CHANNEL, orjson.dumps(notice))

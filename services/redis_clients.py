@@ -143,7 +143,7 @@ class Cluster(RedisCluster):
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
         if transaction or shard_hint:
             return super().pipeline(transaction, shard_hint)
-        return _Pipeline(self)
+        return _Pipeline(self)  # type: ignore[abstract]  # redis-py marks an attribute it sets itself
 
 
 class RedisClients:

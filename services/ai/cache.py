@@ -13,10 +13,10 @@ import unicodedata
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.aio_compat import reraise_swallowed_cancel
+from services.redis_clients import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,9 @@ def cache_key(
 class AICache:
     """Fresh and stale copies of AI answers plus a cross-process single-flight lock."""
 
-    def __init__(self, redis: Redis, *, prefix: str = "ai:", stale_ttl_s: int = 24 * 3600) -> None:
+    def __init__(
+        self, redis: RedisClient, *, prefix: str = "ai:", stale_ttl_s: int = 24 * 3600
+    ) -> None:
         self.redis = redis
         self._prefix = prefix
         self.stale_ttl_s = stale_ttl_s

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.aio_compat import reraise_swallowed_cancel
 from services.errors import RateLimited
+from services.redis_clients import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,12 @@ class AIQuota:
     """
 
     def __init__(
-        self, redis: Redis, *, calls: int = 30, window_s: float = 60, prefix: str = "ai:quota:"
+        self,
+        redis: RedisClient,
+        *,
+        calls: int = 30,
+        window_s: float = 60,
+        prefix: str = "ai:quota:",
     ) -> None:
         self._redis = redis
         self.calls = calls

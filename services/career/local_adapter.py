@@ -11,7 +11,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Executor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from services.career.catalog import Catalog, Role
 from services.career.coach import Coach
@@ -116,7 +116,7 @@ class CareerLocalEngine:
         if not isinstance(facts, Mapping):
             message = str(user_data.get("message") or "")
             facts = await self.run(self.coach.facts, message, user_data.get("profile") or {})
-        sentences = self.coach.render(facts)
+        sentences = self.coach.render(cast(Mapping[str, Any], facts))
         pieces = [p for i, s in enumerate(sentences) for p in _pieces(s, i > 0)]
         for piece in pieces:
             yield piece

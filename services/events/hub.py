@@ -13,8 +13,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from services.events.bus import ZERO, Event, EventBus, before, parse_id, stream_key
 from services.events.live import LINK_ERRORS
 from services.events.revocation import REVOKED_CHANNEL, Closer, Revocations
@@ -22,6 +20,7 @@ from services.events.sharded_link import make_live_link
 from services.events.stats import EventStats
 from services.events.subscription import SlowConsumer, Subscription
 from services.events.wire import KEY_PREFIX, split_live
+from services.redis_clients import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class EventHub:
 
     def __init__(
         self,
-        redis_for_live_reads: aioredis.Redis,
+        redis_for_live_reads: RedisClient,
         bus: EventBus,
         queue_size: int,
         *,

@@ -25,7 +25,8 @@ def _withhold(te: traceback.TracebackException, exc: BaseException | None) -> No
         seen.add(id(exc))
         if isinstance(exc, psycopg2.Error):
             code = getattr(exc, "pgcode", None) or "-"
-            te._str = f"(SQLSTATE {code}; message withheld: it may quote input)"
+            # _str is what format() prints after the class name: no public setter exists.
+            te._str = f"(SQLSTATE {code}; message withheld: it may quote input)"  # type: ignore[attr-defined]
         if te.__cause__ is not None:
             te, exc = te.__cause__, exc.__cause__
         else:

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Page, expect
+
+# The browser fixtures live on the module's event loop (tests/browser/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_swagger_ui_renders_and_tries_a_route(page: Page, artifacts: Path) -> None:

@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Page
 
 from tests.browser.conftest import PASSWORD, new_email
+
+# The browser fixtures live on the module's event loop (tests/browser/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "browser.js"
 
