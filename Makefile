@@ -43,6 +43,7 @@ run: $(RUNTIME_ENV)
 test: $(TEST_ENV) browser redis-server node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy server handlers services db
 	$(BIN)/python -m pytest
 
 ## Headless Chromium for the browser tests (Debian's package; skipped loudly if unavailable),

@@ -1,7 +1,7 @@
 """The messages of the real-time channels: WebSocket frames and SSE event payloads.
 
 One source for three readers: the WebSocket protocol validates every client message with
-the ``CLIENT_MESSAGES`` schemas, the AsyncAPI document (``server/asyncapi.py``) is
+the ``CLIENT_MESSAGES`` schemas, the AsyncAPI document (``handlers/asyncapi.py``) is
 generated from all of them, and the tests check that what the server sends loads with the
 schema documented for it.
 """
@@ -145,6 +145,13 @@ class SubscribedMessageSchema(ServerMessage):
     type = _const("subscribed")
     channel = fields.String(required=True)
     id = _id()
+    last_event_id = fields.String(
+        metadata={
+            "description": "Where live delivery began, when the client gave no last_event_id "
+            "and the channel has history: resubscribe with it after a reconnect to get "
+            "every event since, with no gap."
+        }
+    )
 
 
 class UnsubscribedMessageSchema(ServerMessage):

@@ -46,6 +46,10 @@ async def subscribe(conn: WsConnection, msg: dict[str, Any]) -> None:
     reply: dict[str, Any] = {"type": "subscribed", "channel": name}
     if msg.get("id") is not None:
         reply["id"] = msg["id"]
+    if last_id is None and sub.last_id is not None:
+        # A real id to resume from after a reconnect (an id the stream never held gets
+        # `reset`, so a client cannot make one up from the clock).
+        reply["last_event_id"] = sub.last_id
     conn.send(reply)
     if sub.reset_oldest_id is not None:
         conn.send({"type": "reset", "channel": name, "oldest_id": sub.reset_oldest_id})
