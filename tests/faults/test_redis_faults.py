@@ -49,7 +49,10 @@ async def _app(
         auth={
             "login_failures_before_throttle": 5,
             "login_address_failures_before_throttle": 1000,
-            "login_account_failures_before_throttle": 1000,
+            # The victim's guesses come from ten addresses it never signed in from: the
+            # account-wide limit for strangers is what caps them (its own address block
+            # would not), so it is the one set to the allowance checked below.
+            "login_account_failures_before_throttle": 5,
             "login_throttle_base_s": 30,
         },
         breaker={"consecutive_failures": 1000, "minimum_throughput": 1000},
