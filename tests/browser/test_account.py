@@ -42,8 +42,7 @@ async def test_download_my_data(page: Page, artifacts: Path, viewport: dict[str,
 async def test_password_sessions_and_deletion(
     page: Page, browser: Browser, live_server: LiveServer, viewport: dict[str, int]
 ) -> None:
-    if not security_endpoints(live_server):
-        pytest.skip("account endpoints of issue #21 (security branch) not merged here yet")
+    assert security_endpoints(live_server), "the account endpoints are missing from the routes"
     email = await register(page)
     # A second device signed in to the same account.
     other_ctx = await browser.new_context(base_url=live_server.url)
