@@ -17,6 +17,7 @@ from aiohttp_sse import EventSourceResponse
 from db.pool import Database
 from handlers.config import Config
 from handlers.conn_registry import Closable, ConnectionRegistry
+from handlers.session_expiry import SessionDeadlines
 
 if TYPE_CHECKING:
     from services.accounts import AccountService
@@ -73,6 +74,7 @@ EVENT_STATS: web.AppKey[EventStats] = web.AppKey("event_stats")
 CHANNEL_ACCESS: web.AppKey[ChannelAccess] = web.AppKey("channel_access")
 SSE_STREAMS = web.AppKey[ConnectionRegistry[EventSourceResponse]]("sse_streams")
 WS_CONNECTIONS = web.AppKey[ConnectionRegistry[Closable]]("ws_connections")
+SESSION_DEADLINES: web.AppKey[SessionDeadlines] = web.AppKey("session_deadlines")
 LOOP_MONITOR: web.AppKey[LoopLagMonitor] = web.AppKey("loop_monitor")
 REQUEST_RATE: web.AppKey[RequestRate] = web.AppKey("request_rate")
 SHEDDER: web.AppKey[LoadShedder] = web.AppKey("shedder")

@@ -14,7 +14,7 @@ import contextvars
 import logging
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -26,8 +26,14 @@ from redis.exceptions import RedisError
 
 from handlers.common import current_user
 from handlers.conn_registry import DIRECT_LIMIT
-from handlers.keys import CONFIG, EVENT_HUB, EVENT_STATS, REQUEST_ID, SSE_STREAMS
-from handlers.session_expiry import with_expiry
+from handlers.keys import (
+    CONFIG,
+    EVENT_HUB,
+    EVENT_STATS,
+    REQUEST_ID,
+    SESSION_DEADLINES,
+    SSE_STREAMS,
+)
 from services.auth_user import AuthUser
 from services.errors import RateLimited, Unavailable
 from services.events import Event, InvalidEventId, SlowConsumer, Subscription
@@ -105,6 +111,10 @@ class SseStream(EventSourceResponse):
         self._ping_task = asyncio.get_running_loop().create_future()  # type: ignore[assignment]
         self.enable_chunked_encoding()  # after prepare, as aiohttp-sse does
         self._protocol = request.protocol
+        # aiohttp arms an idle-connection timer per connection (keepalive_timeout, 75 s);
+        # a stream is not idle and has its own liveness checks (pings, TCP_USER_TIMEOUT),
+        # so release it now: ~0.5 KB per open stream. A no-op for the keep-alive state.
+        request.protocol.keep_alive(True)
         self._framed = bool(getattr(self._payload_writer, "chunked", False))
         self._pinger.add(self)
         return writer
@@ -117,6 +127,9 @@ class SseStream(EventSourceResponse):
         sub, self._sub = self._sub, None
         if sub is not None:
             sub.close()
+
+    def session_expired(self) -> None:
+        self.stop_streaming()
 
     def hold(self, sub: Subscription) -> None:
         """Close ``sub`` when the stream stops (no callback object per stream)."""
@@ -300,20 +313,79 @@ async def _subscribe(
 class SseSession:
     """One user's SSE stream on one channel, from the cap check to the release.
 
-    Made by :func:`sse_session`: the stream is counted against the user's cap and
-    subscribed; ``start()`` sends the response head and from then on the stream ends on
-    shutdown, on revocation of the session and when the pinger finds the client gone
-    (each closes the subscription, so a loop over it ends).
+    Made by :func:`sse_session` and used as ``async with``: entering counts the stream
+    against the user's cap and subscribes; ``start()`` sends the response head and from
+    then on the stream ends on shutdown, on revocation of the session, when the session
+    expires and when the pinger finds the client gone (each closes the subscription, so a
+    loop over it ends). Leaving releases everything. A plain class with slots, not a
+    generator: thousands of idle streams each hold one.
     """
 
-    def __init__(self, request: web.Request, resp: SseStream, user: AuthUser) -> None:
+    __slots__ = (
+        "_undo_revoke",
+        "bad_id",
+        "channel",
+        "prepared",
+        "replay_from",
+        "request",
+        "resp",
+        "resume",
+        "sub",
+        "user",
+    )
+
+    def __init__(
+        self,
+        request: web.Request,
+        channel: str,
+        *,
+        resume: bool = True,
+        replay_from: str | None = None,
+    ) -> None:
         self.request = request
-        self.resp = resp
-        self.user = user
+        self.channel = channel
+        self.resume = resume
+        self.replay_from = replay_from
+        self.user: AuthUser = current_user(request)
+        cfg = request.app[CONFIG]
+        self.resp = SseStream(
+            pinger=_pinger(request.app),
+            ping_interval=cfg.events.sse_ping_interval_s,
+            send_timeout=cfg.events.send_timeout_s,
+            headers={"X-Request-ID": request.get(REQUEST_ID, "-"), "Cache-Control": "no-store"},
+        )
         self.sub: Subscription | None = None
         self.bad_id = False  # the client's Last-Event-ID was not an event id
         self.prepared = False
         self._undo_revoke: Callable[[], None] | None = None
+
+    async def __aenter__(self) -> SseSession:
+        app = self.request.app
+        cap = app[CONFIG].limits.streams_per_user
+        if not app[SSE_STREAMS].try_add(self.user.id, self.resp, cap):
+            raise RateLimited("Too many open streams; close one first.", retry_after=5)
+        try:
+            self.sub, self.bad_id = await _subscribe(
+                self.request, self.channel, self.replay_from, resume=self.resume
+            )
+        except BaseException:
+            self.release()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
+        try:
+            if isinstance(exc, SlowConsumer):
+                log.info("SSE client too slow on %s; ended at %s", self.channel, exc.last_id)
+                return True
+            if isinstance(exc, (ConnectionResetError, TimeoutError, RuntimeError)):
+                log.debug("SSE client on %s went away", self.channel)
+                return True
+            return False
+        finally:
+            self.release()
 
     @property
     def subscription(self) -> Subscription:
@@ -330,11 +402,10 @@ class SseSession:
         stats.sse_open += 1
         stats.notify()
         self.resp.hold(self.subscription)
-        self._undo_revoke = with_expiry(
-            self.user,
-            self.resp.stop_streaming,
-            app[EVENT_HUB].on_revoked(self.user.session_id, self.resp.stop_streaming),
+        self._undo_revoke = app[EVENT_HUB].on_revoked(
+            self.user.session_id, self.resp.stop_streaming
         )
+        app[SESSION_DEADLINES].watch(self.user.expires_at, self.resp)
 
     async def write(self, data: bytes) -> None:
         """Write within the send timeout; a client that never drains is aborted."""
@@ -348,45 +419,27 @@ class SseSession:
             self.sub.close()
         if self._undo_revoke is not None:
             self._undo_revoke()
+            self._undo_revoke = None
         app[SSE_STREAMS].discard(self.user.id, self.resp)
         if self.prepared:
+            self.prepared = False
             stats = app[EVENT_STATS]
             stats.sse_open -= 1
             stats.notify()
             self.resp.stop_streaming()
 
 
-@contextlib.asynccontextmanager
-async def sse_session(
+def sse_session(
     request: web.Request, channel: str, *, resume: bool = True, replay_from: str | None = None
-) -> AsyncIterator[SseSession]:
-    """Open an SSE stream of the current user on ``channel`` (every SSE route uses this).
+) -> SseSession:
+    """An SSE stream of the current user on ``channel``, for ``async with`` (every SSE
+    route uses this).
 
     429 past the user's stream cap and 503 when the event hub is unreachable, both before
     anything is sent. ``resume``: honour Last-Event-ID (``replay_from`` when the client
     sent none). A client that goes away or falls too far behind ends the stream quietly.
     """
-    user = current_user(request)
-    app = request.app
-    cfg = app[CONFIG]
-    resp = SseStream(
-        pinger=_pinger(app),
-        ping_interval=cfg.events.sse_ping_interval_s,
-        send_timeout=cfg.events.send_timeout_s,
-        headers={"X-Request-ID": request.get(REQUEST_ID, "-"), "Cache-Control": "no-store"},
-    )
-    if not app[SSE_STREAMS].try_add(user.id, resp, cfg.limits.streams_per_user):
-        raise RateLimited("Too many open streams; close one first.", retry_after=5)
-    session = SseSession(request, resp, user)
-    try:
-        session.sub, session.bad_id = await _subscribe(request, channel, replay_from, resume=resume)
-        yield session
-    except SlowConsumer as exc:
-        log.info("SSE client too slow on %s; ended at %s", channel, exc.last_id)
-    except (ConnectionResetError, TimeoutError, RuntimeError):
-        log.debug("SSE client on %s went away", channel)
-    finally:
-        session.release()
+    return SseSession(request, channel, resume=resume, replay_from=replay_from)
 
 
 async def sse_channel_stream(

@@ -30,11 +30,13 @@ from handlers.keys import (
     REDIS,
     REDIS_CLIENTS,
     REQUEST_RATE,
+    SESSION_DEADLINES,
     SSE_STREAMS,
     SYSTEM_SNAPSHOT,
     TASK_COUNTS,
     WS_CONNECTIONS,
 )
+from handlers.session_expiry import SessionDeadlines
 from handlers.sse import stop_sse_streams
 from server.owned import owned_task
 from services.events import EventBus, EventHub, EventStats
@@ -101,6 +103,8 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     ws_conns: ConnectionRegistry[Closable] = ConnectionRegistry()
     app[SSE_STREAMS] = sse_streams
     app[WS_CONNECTIONS] = ws_conns
+    deadlines = SessionDeadlines()
+    app[SESSION_DEADLINES] = deadlines
     monitor = app[LOOP_MONITOR]
     rate = app[REQUEST_RATE]
     snapshot = SystemSnapshot(
@@ -120,6 +124,7 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with owned_task(publisher, name="metrics"):
             yield
     finally:
+        deadlines.stop()
         await hub.stop()
         await reader.aclose()
 

@@ -266,6 +266,9 @@ class WsConnection:
             self._release_room()
             self._start_writer()
 
+    def session_expired(self) -> None:
+        self.close_soon(POLICY_VIOLATION, "session expired")
+
     @property
     def closing(self) -> bool:
         return self._close is not None

@@ -20,9 +20,9 @@ from handlers.keys import (
     EVENT_HUB,
     EVENT_STATS,
     INTERACTION_SINK,
+    SESSION_DEADLINES,
     WS_CONNECTIONS,
 )
-from handlers.session_expiry import with_expiry
 from handlers.shedding import shed_check
 from handlers.ws.connection import POLICY_VIOLATION, TRY_AGAIN_LATER, WsConnection, WsDeps
 from handlers.ws.protocol import handle_message
@@ -114,7 +114,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     undo = deps.hub.on_revoked(
         user.session_id, lambda: conn.close_soon(POLICY_VIOLATION, "session revoked")
     )
-    undo = with_expiry(user, lambda: conn.close_soon(POLICY_VIOLATION, "session expired"), undo)
+    app[SESSION_DEADLINES].watch(user.expires_at, conn)
     try:
         await conn.run()
     finally:
