@@ -5,7 +5,8 @@ fan-out against a minimal FastAPI + sse-starlette peer — all in one run, loopb
     python bench/bench_fanout.py                 # 2,000 clients (about 2 minutes)
     python bench/bench_fanout.py --clients 5000  # the full run
 
-One server process; the clients run in another process (bench/fanout_client.py); events
+One fresh server process per phase (SSE, then WebSocket), so each memory figure starts
+from a clean heap; the clients run in another process (bench/fanout_client.py); events
 (10/s for ~10 s) are published by this process through the product's publish script,
 with their publish time in the data. Figures go to bench/results/fanout.json.
 """
@@ -200,40 +201,35 @@ def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
     database_url, redis_url = services()
     r = redis.Redis.from_url(redis_url, socket_timeout=5)
     results: dict[str, Any] = {"machine": machine_info(), "clients": n, "seconds": seconds}
-    with fluentpro(database_url, redis_url, n) as (port, pid):
-        base = f"http://127.0.0.1:{port}"
-        token, user_id = _account(base, database_url)
-        auth = [f"Authorization: Bearer {token}"]
-        common = ["--port", str(port), "--n", str(n)] + [a for h in auth for a in ("--header", h)]
-        if only is not None:  # one phase, for profiling iterations (no results file)
+    # Each phase gets a fresh server process: memory per connection is only honest from a
+    # clean heap. (Until 2026-12-07 the WebSocket phase ran in the process the SSE phase had
+    # just left, and reused the memory those 5,000 streams freed: it read ~4 KB instead
+    # of ~18-20 KB per connection.)
+    account: tuple[str, str] | None = None
+    for phase in ("sse", "ws"):
+        if only is not None and phase != only:
+            continue
+        with fluentpro(database_url, redis_url, n) as (port, pid):
+            base = f"http://127.0.0.1:{port}"
+            if account is None:
+                account = _account(base, database_url)
+            token, user_id = account
+            auth = [f"Authorization: Bearer {token}"]
+            common = ["--port", str(port), "--n", str(n)]
+            common += [a for h in auth for a in ("--header", h)]
             path, key = {
                 "sse": ("/api/v1/system/stream", "fp:ev:system"),
                 "ws": ("/ws", f"fp:ev:user:{user_id}:recommendations"),
-            }[only]
-            print(f"server pid {pid}", flush=True)
-            results[only] = fanout_phase(
-                f"fluentpro_{only}", pid, [only, "--path", path, *common], r, key, n, seconds
+            }[phase]
+            if only is not None:  # one phase, for profiling iterations (no results file)
+                print(f"server pid {pid}", flush=True)
+            results[phase] = fanout_phase(
+                f"fluentpro_{phase}", pid, [phase, "--path", path, *common], r, key, n, seconds
             )
-            return results
-        results["sse"] = fanout_phase(
-            "fluentpro_sse",
-            pid,
-            ["sse", "--path", "/api/v1/system/stream", *common],
-            r,
-            "fp:ev:system",
-            n,
-            seconds,
-        )
-        results["ws"] = fanout_phase(
-            "fluentpro_ws",
-            pid,
-            ["ws", "--path", "/ws", *common],
-            r,
-            f"fp:ev:user:{user_id}:recommendations",
-            n,
-            seconds,
-        )
-        results["ws_pingpong"] = _pingpong(port, "/ws", auth, 2, 5)
+            if phase == "ws" and only is None:
+                results["ws_pingpong"] = _pingpong(port, "/ws", auth, 2, 5)
+    if only is not None:
+        return results
     echo_port = free_port()
     with server_process(
         ["bench/fanout_peers.py", "echo", "--port", str(echo_port)],

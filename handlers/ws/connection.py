@@ -101,6 +101,31 @@ def _batch_frames(events: list[Event], name: str) -> bytes:
     return data
 
 
+class _Pump:
+    """One subscription delivered on one socket under one name: the hub's direct writers
+    and the feed callback are bound methods of this one small object (thousands of
+    sockets each hold one; a ``functools.partial`` per callback cost ~0.25 KB each)."""
+
+    __slots__ = ("conn", "name", "sub")
+
+    def __init__(self, conn: WsConnection, name: str, sub: Subscription) -> None:
+        self.conn = conn
+        self.name = name
+        self.sub = sub
+
+    def write_event(self, ev: Event) -> bool:
+        return self.conn.write_event(self.name, ev)
+
+    def write_events(self, events: list[Event]) -> bool:
+        return self.conn.write_events(self.name, events)
+
+    def dropped(self) -> None:
+        self.conn._dropped(self.name, self.sub)
+
+    def feed(self, _: object = None) -> None:
+        self.conn._feed(self)
+
+
 class WsConnection:
     """Serves one authenticated WebSocket until it closes.
 
@@ -269,6 +294,9 @@ class WsConnection:
     def session_expired(self) -> None:
         self.close_soon(POLICY_VIOLATION, "session expired")
 
+    def session_revoked(self) -> None:
+        self.close_soon(POLICY_VIOLATION, "session revoked")
+
     @property
     def closing(self) -> bool:
         return self._close is not None
@@ -304,11 +332,11 @@ class WsConnection:
     def start_pump(self, name: str, sub: Subscription) -> None:
         """Deliver ``sub`` on this socket under ``name`` (replay first, then live)."""
         self.stop_pump(name)
-        sub.direct = partial(self.write_event, name)
-        sub.direct_batch = partial(self.write_events, name)
-        sub.on_slow = partial(self._dropped, name, sub)  # 1013 at once, not at next room
+        pump = _Pump(self, name, sub)
+        sub.direct, sub.direct_batch = pump.write_event, pump.write_events
+        sub.on_slow = pump.dropped  # 1013 at once, not at next room
         self.pumps[name] = sub
-        self._feed(name, sub)
+        self._feed(pump)
 
     def stop_pump(self, name: str) -> bool:
         sub = self.pumps.pop(name, None)
@@ -317,9 +345,10 @@ class WsConnection:
         sub.close()  # a replay in progress sees the end and returns
         return True
 
-    def _feed(self, name: str, sub: Subscription, _: object = None) -> None:
+    def _feed(self, pump: _Pump) -> None:
         """Send what the subscription queued (the hub could not write it directly), then
         wait for more without a task: a callback on its wait future."""
+        name, sub = pump.name, pump.sub
         if self._close is not None or self.pumps.get(name) is not sub:
             return
         batch = sub.poll()
@@ -327,27 +356,28 @@ class WsConnection:
             if sub.dropped:
                 self._slow(name, sub.last_id)
             elif sub.replaying:
-                self._start_replay(name, sub)
+                self._start_replay(pump)
             return
         for ev in batch:
             self._send_event(name, ev)
         if self._close is not None:
             return
         if self._has_room():
-            sub.wait_future().add_done_callback(partial(self._feed, name, sub))
+            sub.wait_future().add_done_callback(pump.feed)
         else:  # the backlog respects the queue bound: resume once it shrinks
-            self._when_room(partial(self._feed, name, sub))
+            self._when_room(pump.feed)
 
-    def _start_replay(self, name: str, sub: Subscription) -> None:
+    def _start_replay(self, pump: _Pump) -> None:
         if self._tasks is None:
             self._tasks = set()
         task = asyncio.get_running_loop().create_task(
-            self._replay(name, sub), name=f"ws-{self.id}-{name}"
+            self._replay(pump), name=f"ws-{self.id}-{pump.name}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _replay(self, name: str, sub: Subscription) -> None:
+    async def _replay(self, pump: _Pump) -> None:
+        name, sub = pump.name, pump.sub
         try:
             while sub.replaying and self.pumps.get(name) is sub and self._close is None:
                 batch = await sub.next_batch()
@@ -359,7 +389,7 @@ class WsConnection:
         except SlowConsumer as exc:
             self._slow(name, exc.last_id)
             return
-        self._feed(name, sub)  # caught up: live from here on, without a task
+        self._feed(pump)  # caught up: live from here on, without a task
 
     def _dropped(self, name: str, sub: Subscription) -> None:
         if self.pumps.get(name) is sub:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from functools import partial
 
 import orjson
@@ -30,6 +31,30 @@ from services.auth_user import AuthUser
 from services.errors import Forbidden, RateLimited
 
 log = logging.getLogger(__name__)
+
+
+_app_deps: weakref.WeakKeyDictionary[web.Application, WsDeps] = weakref.WeakKeyDictionary()
+
+
+def _deps(app: web.Application) -> WsDeps:
+    """What every connection needs from the application, built once per application (a
+    copy per socket cost ~0.3 KB each, and thousands are open)."""
+    deps = _app_deps.get(app)
+    if deps is None:
+        cfg = app[CONFIG]
+        deps = _app_deps[app] = WsDeps(
+            hub=app[EVENT_HUB],
+            access=app[CHANNEL_ACCESS],
+            stats=app[EVENT_STATS],
+            queue_size=cfg.events.subscriber_queue,
+            messages_per_s=cfg.limits.ws_messages_per_s,
+            send_timeout_s=cfg.events.send_timeout_s,
+            chat=app.get(CHAT_SERVICE),
+            interactions=app.get(INTERACTION_SINK),
+            shed=partial(shed_check, app),
+            dispatch=handle_message,
+        )
+    return deps
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -92,18 +117,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         if user is None:
             await ws.close(code=POLICY_VIOLATION, message=b"authentication required")
             return ws
-    deps = WsDeps(
-        hub=app[EVENT_HUB],
-        access=app[CHANNEL_ACCESS],
-        stats=app[EVENT_STATS],
-        queue_size=cfg.events.subscriber_queue,
-        messages_per_s=cfg.limits.ws_messages_per_s,
-        send_timeout_s=cfg.events.send_timeout_s,
-        chat=app.get(CHAT_SERVICE),
-        interactions=app.get(INTERACTION_SINK),
-        shed=partial(shed_check, app),
-        dispatch=handle_message,
-    )
+    deps = _deps(app)
     conn = WsConnection(ws, request, user, deps)
     if not registry.try_add(user.id, conn, cfg.limits.ws_per_user):
         await ws.close(code=TRY_AGAIN_LATER, message=b"too many connections")
@@ -111,9 +125,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     stats = deps.stats
     stats.ws_open += 1
     stats.notify()
-    undo = deps.hub.on_revoked(
-        user.session_id, lambda: conn.close_soon(POLICY_VIOLATION, "session revoked")
-    )
+    undo = deps.hub.on_revoked(user.session_id, conn.session_revoked)
     app[SESSION_DEADLINES].watch(user.expires_at, conn)
     try:
         await conn.run()
