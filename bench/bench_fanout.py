@@ -253,12 +253,36 @@ def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
             seconds,
         )
     r.delete(PEER_KEY)
+    # The floor: what aiohttp itself holds per WebSocket, with FluentPro's socket settings.
+    ws_port = free_port()
+    with server_process(
+        ["bench/fanout_peers.py", "ws", "--port", str(ws_port), "--redis", redis_url],
+        None,
+        f"http://127.0.0.1:{ws_port}/health",
+    ) as peer:
+        results["peer_bare_aiohttp_ws"] = fanout_phase(
+            "bare_aiohttp_ws",
+            peer.pid,
+            ["ws", "--path", "/ws", "--port", str(ws_port), "--n", str(n)],
+            r,
+            PEER_KEY,
+            n,
+            seconds,
+        )
+    r.delete(PEER_KEY)
     sse, ws, peer_sse = results["sse"], results["ws"], results["peer_fastapi_sse"]
+    peer_ws = results["peer_bare_aiohttp_ws"]
     ratio = results["ws_pingpong"]["per_s"] / max(results["echo_pingpong"]["per_s"], 1e-9)
     results["ratios"] = {
         "pingpong_vs_echo": round(ratio, 3),
         "sse_p99_vs_fastapi": _div(sse["latency_ms"]["p99"], peer_sse["latency_ms"]["p99"]),
         "sse_kb_per_conn_vs_fastapi": _div(sse["kb_per_connection"], peer_sse["kb_per_connection"]),
+        "ws_kb_per_conn_vs_bare_aiohttp": _div(
+            ws["kb_per_connection"], peer_ws["kb_per_connection"]
+        ),
+        "ws_kb_per_conn_above_bare_aiohttp": round(
+            ws["kb_per_connection"] - peer_ws["kb_per_connection"], 2
+        ),
     }
     results["goals"] = {
         "sse_p99_le_100ms": _le(sse["latency_ms"]["p99"], GOAL_P99_MS),

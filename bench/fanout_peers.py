@@ -2,6 +2,9 @@
 
 ``echo``: a bare aiohttp WebSocket echo server. ``sse``: a minimal FastAPI + sse-starlette
 server doing the same Redis Stream fan-out idiomatically (one reader, a queue per client).
+``ws``: a bare aiohttp WebSocket fan-out (one reader, ``send_str`` to every socket) with
+FluentPro's socket settings (heartbeat, no compression): the floor of what aiohttp itself
+holds per WebSocket, for the memory figure.
 """
 
 from __future__ import annotations
@@ -26,6 +29,50 @@ def echo(port: int) -> None:
 
     app = web.Application()
     app.router.add_get("/echo", handler)
+    app.router.add_get("/health", lambda r: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def ws_fanout(port: int, redis_url: str, key: str) -> None:
+    import redis.asyncio as aioredis
+    from aiohttp import web
+
+    sockets: set[web.WebSocketResponse] = set()
+
+    async def reader(app: web.Application) -> AsyncIterator[None]:
+        async def run() -> None:
+            client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
+            last = "$"
+            while True:
+                reply = await client.xread({key: last}, block=1000, count=500)
+                for _key, entries in reply or []:
+                    for eid, fields in entries:
+                        last = eid
+                        data = fields[b"d"].decode()
+                        text = f'{{"type":"event","channel":"bench","data":{data}}}'
+                        for ws in list(sockets):
+                            with contextlib.suppress(ConnectionResetError):
+                                await ws.send_str(text)
+
+        task = asyncio.create_task(run())
+        yield
+        task.cancel()
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30, compress=False)
+        await ws.prepare(request)
+        await ws.send_str('{"type":"subscribed","channel":"bench"}')
+        sockets.add(ws)
+        try:
+            async for _msg in ws:
+                pass
+        finally:
+            sockets.discard(ws)
+        return ws
+
+    app = web.Application()
+    app.cleanup_ctx.append(reader)
+    app.router.add_get("/ws", handler)
     app.router.add_get("/health", lambda r: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
@@ -82,7 +129,7 @@ def sse(port: int, redis_url: str, key: str) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=("echo", "sse"))
+    p.add_argument("kind", choices=("echo", "sse", "ws"))
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--redis")
     p.add_argument("--key", default="bench:peer")
@@ -91,6 +138,8 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.kind == "echo":
         echo(args.port)
+    elif args.kind == "ws":
+        ws_fanout(args.port, args.redis, args.key)
     else:
         sse(args.port, args.redis, args.key)
 
