@@ -237,39 +237,13 @@ def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
         f"http://127.0.0.1:{echo_port}/health",
     ):
         results["echo_pingpong"] = _pingpong(echo_port, "/echo", [], 0, 5)
-    peer_port = free_port()
-    with server_process(
-        ["bench/fanout_peers.py", "sse", "--port", str(peer_port), "--redis", redis_url],
-        None,
-        f"http://127.0.0.1:{peer_port}/health",
-    ) as peer:
-        results["peer_fastapi_sse"] = fanout_phase(
-            "fastapi_sse_starlette",
-            peer.pid,
-            ["sse", "--path", "/stream", "--port", str(peer_port), "--n", str(n)],
-            r,
-            PEER_KEY,
-            n,
-            seconds,
-        )
-    r.delete(PEER_KEY)
-    # The floor: what aiohttp itself holds per WebSocket, with FluentPro's socket settings.
-    ws_port = free_port()
-    with server_process(
-        ["bench/fanout_peers.py", "ws", "--port", str(ws_port), "--redis", redis_url],
-        None,
-        f"http://127.0.0.1:{ws_port}/health",
-    ) as peer:
-        results["peer_bare_aiohttp_ws"] = fanout_phase(
-            "bare_aiohttp_ws",
-            peer.pid,
-            ["ws", "--path", "/ws", "--port", str(ws_port), "--n", str(n)],
-            r,
-            PEER_KEY,
-            n,
-            seconds,
-        )
-    r.delete(PEER_KEY)
+    peers = (  # kind, path, results key
+        ("sse", "/stream", "peer_fastapi_sse"),
+        # The floor: what aiohttp itself holds per WebSocket, with FluentPro's socket settings.
+        ("ws", "/ws", "peer_bare_aiohttp_ws"),
+    )
+    for kind, path, name in peers:
+        results[name] = _peer_phase(kind, path, name, redis_url, r, n, seconds)
     sse, ws, peer_sse = results["sse"], results["ws"], results["peer_fastapi_sse"]
     peer_ws = results["peer_bare_aiohttp_ws"]
     ratio = results["ws_pingpong"]["per_s"] / max(results["echo_pingpong"]["per_s"], 1e-9)
@@ -293,6 +267,23 @@ def run(n: int, seconds: float, only: str | None = None) -> dict[str, Any]:
         "all_delivered": sse["delivered_ratio"] >= 0.999 and ws["delivered_ratio"] >= 0.999,
     }
     return results
+
+
+def _peer_phase(
+    kind: str, path: str, name: str, redis_url: str, r: redis.Redis, n: int, seconds: float
+) -> dict[str, Any]:
+    """The same fan-out against a reference server (bench/fanout_peers.py), fed by a plain
+    stream of its own."""
+    port = free_port()
+    with server_process(
+        ["bench/fanout_peers.py", kind, "--port", str(port), "--redis", redis_url],
+        None,
+        f"http://127.0.0.1:{port}/health",
+    ) as peer:
+        args = [kind, "--path", path, "--port", str(port), "--n", str(n)]
+        result = fanout_phase(name, peer.pid, args, r, PEER_KEY, n, seconds)
+    r.delete(PEER_KEY)
+    return result
 
 
 def _div(a: float | None, b: float | None) -> float | None:

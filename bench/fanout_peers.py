@@ -33,26 +33,32 @@ def echo(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def ws_fanout(port: int, redis_url: str, key: str) -> None:
+async def stream_entries(redis_url: str, key: str) -> AsyncIterator[tuple[bytes, bytes]]:
+    """``(id, data)`` of each new entry of the stream ``key``, forever (one reader)."""
     import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
+    last: bytes | str = "$"
+    while True:
+        reply = await client.xread({key: last}, block=1000, count=500)
+        for _key, entries in reply or []:
+            for eid, fields in entries:
+                last = eid
+                yield eid, fields[b"d"]
+
+
+def ws_fanout(port: int, redis_url: str, key: str) -> None:
     from aiohttp import web
 
     sockets: set[web.WebSocketResponse] = set()
 
     async def reader(app: web.Application) -> AsyncIterator[None]:
         async def run() -> None:
-            client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
-            last = "$"
-            while True:
-                reply = await client.xread({key: last}, block=1000, count=500)
-                for _key, entries in reply or []:
-                    for eid, fields in entries:
-                        last = eid
-                        data = fields[b"d"].decode()
-                        text = f'{{"type":"event","channel":"bench","data":{data}}}'
-                        for ws in list(sockets):
-                            with contextlib.suppress(ConnectionResetError):
-                                await ws.send_str(text)
+            async for _eid, data in stream_entries(redis_url, key):
+                text = f'{{"type":"event","channel":"bench","data":{data.decode()}}}'
+                for ws in list(sockets):
+                    with contextlib.suppress(ConnectionResetError):
+                        await ws.send_str(text)
 
         task = asyncio.create_task(run())
         yield
@@ -78,7 +84,6 @@ def ws_fanout(port: int, redis_url: str, key: str) -> None:
 
 
 def sse(port: int, redis_url: str, key: str) -> None:
-    import redis.asyncio as aioredis
     import uvicorn
     from fastapi import FastAPI
     from sse_starlette.sse import EventSourceResponse
@@ -86,17 +91,11 @@ def sse(port: int, redis_url: str, key: str) -> None:
     queues: set[asyncio.Queue[Any]] = set()
 
     async def reader() -> None:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
-        last = "$"
-        while True:
-            reply = await client.xread({key: last}, block=1000, count=500)
-            for _key, entries in reply or []:
-                for eid, fields in entries:
-                    last = eid
-                    item = {"id": eid.decode(), "event": "bench", "data": fields[b"d"].decode()}
-                    for q in list(queues):
-                        with contextlib.suppress(asyncio.QueueFull):
-                            q.put_nowait(item)
+        async for eid, data in stream_entries(redis_url, key):
+            item = {"id": eid.decode(), "event": "bench", "data": data.decode()}
+            for q in list(queues):
+                with contextlib.suppress(asyncio.QueueFull):
+                    q.put_nowait(item)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
