@@ -56,7 +56,13 @@ async def test_curl_example(live_url: str) -> None:
     assert lines[0] == f"logged in as {env['EMAIL']}"
     assert any(line.startswith("role: ") for line in lines), lines
     assert "source: local" in lines
-    assert "progress" in lines and lines[-1] == "complete", lines
+    # The task's events: progress while it runs, then the final one. A warm server can
+    # finish the task before the stream opens; the stream then carries the final event
+    # alone (the task endpoints' contract), so progress is not required here.
+    queued = next(i for i, line in enumerate(lines) if line.endswith(" queued"))
+    events = lines[queued + 1 :]
+    assert events and events[-1] == "complete", lines
+    assert set(events[:-1]) <= {"progress"}, lines
     # The second run logs in to the account the first one registered.
     again = await run(["bash", str(EXAMPLES / "curl.sh")], env)
     assert again[0] == lines[0] and again[-1] == "complete"
