@@ -30,6 +30,8 @@ BENCHMARKS: dict[str, tuple[list[str], int]] = {
     "export": (["bench/bench_export.py", "--out", "bench/results/export.json"], 300),
     "tasks": (["-m", "bench.bench_tasks", "--out", "tasks"], 300),
     "mixed": (["-m", "bench.bench_mixed", "--out", "mixed"], 300),
+    "security": (["-m", "bench.bench_security", "--out", "security"], 300),
+    "user_channels": (["bench/bench_user_channels.py"], 600),  # bench/results/user_channels.json
 }
 
 
