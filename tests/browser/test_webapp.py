@@ -159,6 +159,8 @@ async def test_coach_chat_streams_tokens(
     await save_profile(page)
     await page.get_by_role("link", name="Career coach").click()
     await wait_live(page)
+    # The view renders after the click returns (the socket was live before it).
+    await page.wait_for_selector("[data-testid=chat-log]")
     await page.evaluate(
         """() => {
           window.__chatUpdates = 0;
