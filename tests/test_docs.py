@@ -42,7 +42,9 @@ def test_every_relative_link_resolves() -> None:
 
 
 def test_nothing_refers_outside_the_repository() -> None:
-    """The project once pointed readers to ../shared, which a clone does not have."""
+    """The project once pointed readers to the team's notes folder beside the checkout,
+    which a clone does not have: every page must stand on its own."""
+    outside = "/".join(("..", "shared"))  # spelt in parts: this file must pass its own check
     offenders = []
     for path in ROOT.rglob("*"):
         parts = path.relative_to(ROOT).parts
@@ -52,9 +54,7 @@ def test_nothing_refers_outside_the_repository() -> None:
             continue
         if path.suffix not in {".md", ".py", ".cfg", ".toml", ".yaml", ".js", ".html", ""}:
             continue
-        if path.name == "test_docs.py":
-            continue
-        if "../shared" in path.read_text(errors="replace"):
+        if outside in path.read_text(errors="replace"):
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
 
