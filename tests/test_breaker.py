@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -33,9 +30,9 @@ from tests.ai_helpers import (
     LoopTicker,
     wait_until,
 )
+from tests.breaker_helpers import guarded_call, start_worker
 from tests.fake_ai import Behaviour, FakeAI
 
-ROOT = Path(__file__).resolve().parent.parent
 Breaker = RedisCircuitBreaker | LocalCircuitBreaker
 Factory = Callable[..., Breaker]
 
@@ -210,73 +207,16 @@ async def _can_acquire(b: Breaker) -> bool:
 
 
 # -- two OS processes ----------------------------------------------------------------------
-class Worker:
-    """The helper process (tests/breaker_worker.py) and its JSON-line events."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.events: list[dict[str, Any]] = []
-        self.cond = asyncio.Condition()
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            async with self.cond:
-                self.events.append(json.loads(line))
-                self.cond.notify_all()
-
-    async def send(self, **cmd: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-        await self.proc.stdin.drain()
-
-    async def wait(self, kind: str, count: int = 1, within_s: float = 10.0) -> list[dict[str, Any]]:
-        async with asyncio.timeout(within_s), self.cond:
-            await self.cond.wait_for(lambda: len(self.of(kind)) >= count)
-        return self.of(kind)
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["event"] == kind]
-
-    async def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        async with asyncio.timeout(10):
-            await self.proc.wait()
-        await self.reader
-
-
 async def test_two_processes_share_one_breaker(fake_ai: FakeAI, redis13: Redis) -> None:
     options = {"consecutive_failures": 3, "break_duration_s": 0.5, "probe_lease_s": 10}
     events = Events()
     a = RedisCircuitBreaker(redis13, "shared", **options, on_transition=events)  # type: ignore[arg-type]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.breaker_worker",
-        REDIS_URL,
-        "shared",
-        fake_ai.url,
-        json.dumps(options),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    worker = Worker(proc)
+    worker = await start_worker(REDIS_URL, "shared", fake_ai.url, options)
     url = fake_ai.url + "/chat/completions"
     a_decisions: list[str] = []
 
     async def call_in_a(session: aiohttp.ClientSession) -> None:
-        try:
-            permit = await a.acquire()
-        except CircuitOpen:
-            a_decisions.append("rejected")
-            return
-        a_decisions.append("allowed")
-        async with session.post(url, json={"model": "m", "messages": []}) as resp:
-            ok = resp.status == 200
-        await (a.record_success if ok else a.record_failure)(permit)
+        await guarded_call(a, session, url, a_decisions)
 
     try:
         await worker.wait("ready")

@@ -7,8 +7,6 @@ A's subscribers only through Redis.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,14 +14,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from services.breaker.shared import CircuitOpen, RedisCircuitBreaker
+from services.breaker.shared import RedisCircuitBreaker
 from tests.ai_helpers import wait_until
+from tests.breaker_helpers import guarded_call, start_worker
 from tests.fake_ai import Behaviour, FakeAI
 from tests.helpers import DEFAULT_PASSWORD
-from tests.processes import ROOT
 from tests.redis_servers import Topology, breaker_client
 from tests.task_helpers import DESCRIPTIONS, assert_well_formed, read_events
-from tests.test_breaker import Worker
 from tests.topologies.conftest import App
 
 pytestmark = pytest.mark.timeout(120)
@@ -167,32 +164,12 @@ async def test_breaker_is_shared_one_half_open_probe_across_processes(
     options = {"consecutive_failures": 3, "break_duration_s": 0.5, "probe_lease_s": 10}
     client = breaker_client(topology.spec(), timeout_s=2.0)
     a = RedisCircuitBreaker(client, name, **options)  # type: ignore[arg-type]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.breaker_worker",
-        topology.spec(),
-        name,
-        fake_ai.url,
-        json.dumps(options),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    worker = Worker(proc)
+    worker = await start_worker(topology.spec(), name, fake_ai.url, options)
     url = fake_ai.url + "/chat/completions"
     a_decisions: list[str] = []
 
     async def call_in_a(session: aiohttp.ClientSession) -> None:
-        try:
-            permit = await a.acquire()
-        except CircuitOpen:
-            a_decisions.append("rejected")
-            return
-        a_decisions.append("allowed")
-        async with session.post(url, json={"model": "m", "messages": []}) as resp:
-            ok = resp.status == 200
-        await (a.record_success if ok else a.record_failure)(permit)
+        await guarded_call(a, session, url, a_decisions)
 
     async def state_is(want: str) -> bool:
         state: dict[str, Any] = await a.state()
