@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 
 from bench.bench_fanout import cpu_s
+from bench.bench_user_channels import sign_up
 from bench.common import ROOT, machine_info, services, wait_http
 from services.events.bus import EventBus
 from services.redis_clients import ClientSettings
@@ -49,7 +50,6 @@ from tests.redis_servers import (
     wait_until,
 )
 
-PASSWORD = "copper-lantern-orbit-42x"
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -128,25 +128,8 @@ async def register(base: str, n: int) -> list[dict[str, str]]:
     """``n`` users; every other one with a task (its SSE stream)."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
         gate = asyncio.Semaphore(8)
-
-        async def one(i: int) -> dict[str, str]:
-            body = {"email": f"rt-{time.time_ns()}-{i}@example.com", "password": PASSWORD}
-            async with gate:
-                async with s.post(f"{base}/api/v1/auth/register", json=body) as r:
-                    if r.status != 201:
-                        raise SystemExit(f"register: {r.status} {await r.text()}")
-                    data = await r.json()
-                user = {"token": data["token"], "id": data["user"]["id"]}
-                if i % 2:
-                    hdrs = {"Authorization": f"Bearer {user['token']}"}
-                    task = {"kind": "career_report", "params": {}}
-                    async with s.post(f"{base}/api/v1/tasks", json=task, headers=hdrs) as r:
-                        if r.status != 202:
-                            raise SystemExit(f"task: {r.status} {await r.text()}")
-                        user["task_id"] = (await r.json())["task_id"]
-            return user
-
-        return list(await asyncio.gather(*(one(i) for i in range(n))))
+        users = (sign_up(s, base, f"rt-{time.time_ns()}-{i}", i % 2 == 1, gate) for i in range(n))
+        return list(await asyncio.gather(*users))
 
 
 def channel_and_path(user: dict[str, str]) -> tuple[str, str, str]:

@@ -47,6 +47,28 @@ PASSWORD = "copper-lantern-orbit-42x"
 ACCOUNTS = Path("/tmp/fluentpro-bench-user-channels.json")
 
 
+async def sign_up(
+    s: aiohttp.ClientSession, base: str, name: str, with_task: bool, gate: asyncio.Semaphore
+) -> dict[str, str]:
+    """One new account (token, id), and a task of its own when ``with_task`` (the user's
+    SSE stream follows it); any unexpected answer stops the benchmark."""
+    body = {"email": f"{name}@example.com", "password": PASSWORD}
+    async with gate:
+        async with s.post(f"{base}/api/v1/auth/register", json=body) as r:
+            if r.status != 201:
+                raise SystemExit(f"register: {r.status} {await r.text()}")
+            data = await r.json()
+        user = {"token": data["token"], "id": data["user"]["id"]}
+        if with_task:
+            hdrs = {"Authorization": f"Bearer {user['token']}"}
+            task = {"kind": "career_report", "params": {}}
+            async with s.post(f"{base}/api/v1/tasks", json=task, headers=hdrs) as r:
+                if r.status != 202:
+                    raise SystemExit(f"task: {r.status} {await r.text()}")
+                user["task_id"] = (await r.json())["task_id"]
+    return user
+
+
 async def _accounts(base: str, n: int, cached: list[dict[str, str]]) -> list[dict[str, str]]:
     """``n`` users (token, id; every other one with a task for its SSE stream), reusing
     ``cached`` ones (sessions live in PostgreSQL, so they outlive the server)."""
@@ -58,26 +80,11 @@ async def _accounts(base: str, n: int, cached: list[dict[str, str]]) -> list[dic
                 if r.status != 200:
                     cached = []
         gate = asyncio.Semaphore(8)
-
-        async def one(i: int) -> dict[str, str]:
-            email = f"uc-{time.time_ns()}-{i}@example.com"
-            body = {"email": email, "password": PASSWORD}
-            async with gate:
-                async with s.post(f"{base}/api/v1/auth/register", json=body) as r:
-                    if r.status != 201:
-                        raise SystemExit(f"register: {r.status} {await r.text()}")
-                    data = await r.json()
-                user = {"token": data["token"], "id": data["user"]["id"]}
-                if i % 2:
-                    hdrs = {"Authorization": f"Bearer {user['token']}"}
-                    task = {"kind": "career_report", "params": {}}
-                    async with s.post(f"{base}/api/v1/tasks", json=task, headers=hdrs) as r:
-                        if r.status != 202:
-                            raise SystemExit(f"task: {r.status} {await r.text()}")
-                        user["task_id"] = (await r.json())["task_id"]
-            return user
-
-        more = await asyncio.gather(*(one(i) for i in range(len(cached), n)))
+        users = (
+            sign_up(s, base, f"uc-{time.time_ns()}-{i}", i % 2 == 1, gate)
+            for i in range(len(cached), n)
+        )
+        more = await asyncio.gather(*users)
     return cached + list(more)
 
 
